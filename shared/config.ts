@@ -1,0 +1,66 @@
+/**
+ * Runtime configuration of Converge, read from environment variables.
+ *
+ * The same variables drive the Lambda functions in AWS (set by the CDK app in `infra/`) and
+ * the local mode (set by `tools/testbed` / `npm run demo`, or by hand for the CLI):
+ *
+ * | variable | meaning | default |
+ * | --- | --- | --- |
+ * | `AWS_REGION` | region of every AWS client | `us-east-1` |
+ * | `CONVERGE_DYNAMODB_ENDPOINT` | endpoint override, e.g. DynamoDB Local `http://127.0.0.1:8000` | AWS |
+ * | `CONVERGE_SQS_ENDPOINT` | endpoint override, e.g. ElasticMQ `http://127.0.0.1:9324` | AWS |
+ * | `CONVERGE_TABLE_PREFIX` | prefix of the four table names | `converge-` |
+ * | `CONVERGE_CLUSTERS_TABLE` ... `CONVERGE_DELIVERIES_TABLE` | explicit table names | prefix + `clusters` ... |
+ * | `CONVERGE_QUEUE_URL` | URL of the reconcile FIFO queue | required to enqueue |
+ * | `CONVERGE_WEBHOOK_SECRET` | GitHub webhook secret (local mode) | — |
+ * | `CONVERGE_WEBHOOK_SECRET_ARN` | Secrets Manager secret holding it (AWS) | — |
+ * | `CONVERGE_WORK_DIR` | scratch space for Git fetches | `$TMPDIR/converge` |
+ * | `CONVERGE_EVENT_TTL_DAYS` | days drift events are kept (DynamoDB TTL) | 90 |
+ */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Names of the four DynamoDB tables. */
+export interface TableNames {
+  clusters: string;
+  snapshots: string;
+  events: string;
+  deliveries: string;
+}
+
+/** Resolved configuration; see the module docstring for the variables behind each field. */
+export interface ConvergeConfig {
+  region: string;
+  dynamodbEndpoint?: string;
+  sqsEndpoint?: string;
+  tables: TableNames;
+  queueUrl?: string;
+  webhookSecret?: string;
+  webhookSecretArn?: string;
+  workDir: string;
+  eventTtlDays: number;
+}
+
+/**
+ * Reads the configuration from `env` (default `process.env`). Never throws: missing values
+ * that only some callers need (queue URL, webhook secret) are checked where they are used.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConvergeConfig {
+  const prefix = env.CONVERGE_TABLE_PREFIX ?? "converge-";
+  return {
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
+    dynamodbEndpoint: env.CONVERGE_DYNAMODB_ENDPOINT || undefined,
+    sqsEndpoint: env.CONVERGE_SQS_ENDPOINT || undefined,
+    tables: {
+      clusters: env.CONVERGE_CLUSTERS_TABLE || `${prefix}clusters`,
+      snapshots: env.CONVERGE_SNAPSHOTS_TABLE || `${prefix}snapshots`,
+      events: env.CONVERGE_EVENTS_TABLE || `${prefix}drift-events`,
+      deliveries: env.CONVERGE_DELIVERIES_TABLE || `${prefix}deliveries`,
+    },
+    queueUrl: env.CONVERGE_QUEUE_URL || undefined,
+    webhookSecret: env.CONVERGE_WEBHOOK_SECRET || undefined,
+    webhookSecretArn: env.CONVERGE_WEBHOOK_SECRET_ARN || undefined,
+    workDir: env.CONVERGE_WORK_DIR || join(tmpdir(), "converge"),
+    eventTtlDays: Number(env.CONVERGE_EVENT_TTL_DAYS ?? 90),
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * Key schema of Converge's DynamoDB tables: the single source of truth for both the CDK
+ * construct (`infra/`) and the local bootstrap against DynamoDB Local (`tools/testbed`).
+ *
+ * Access patterns (../shared/design.md) and the key serving each:
+ * 1. one cluster / all clusters: `clusters` by `name`; the central view pages a Scan of this
+ *    small-item table (status only; per-resource drift lives in `snapshots`).
+ * 2. clusters tracking repo+branch: GSI `byRepo` on `repoKey` = `<normalized repo URL>#<branch>`.
+ * 3. clusters due for a tick: GSI `byDue`, partition `dueShard` (`due#0`..`due#{DUE_SHARDS-1}`,
+ *    hash of the name) sorted by `nextDueAt` (epoch ms): one Query per shard with
+ *    `nextDueAt <= now`, never a Scan.
+ * 4. desired snapshots: `snapshots`, `pk` = `desired#<sha256 of repo, commit, path, render
+ *    options>`, `sk` = `part#0000`...: content-addressed, split under the 400 KB item limit
+ *    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
+ *    The observed drift state of a cluster is `pk` = `observed#<cluster>`.
+ * 5. drift events: `events` by `cluster` + `sk` = `<ISO time>#<resource key>`; GSI `byResource`
+ *    (`resource`, `at`) across clusters; GSI `byTime` (`day` = `YYYY-MM-DD`, `at`) across all
+ *    clusters. TTL attribute `expiresAt` (epoch seconds).
+ * 6. webhook deliveries: `deliveries` by `id` (X-GitHub-Delivery), TTL `expiresAt`.
+ */
+
+/** One key attribute: name and DynamoDB scalar type (S = string, N = number). */
+export interface KeyAttr {
+  name: string;
+  type: "S" | "N";
+}
+
+/** A global secondary index (projection ALL). */
+export interface IndexSpec {
+  name: string;
+  partitionKey: KeyAttr;
+  sortKey?: KeyAttr;
+}
+
+/** A table's key schema, its indexes and its TTL attribute. */
+export interface TableSpec {
+  partitionKey: KeyAttr;
+  sortKey?: KeyAttr;
+  indexes: IndexSpec[];
+  ttlAttribute?: string;
+}
+
+/** Number of partitions of the `byDue` index, spreading tick reads and writes. */
+export const DUE_SHARDS = 4;
+
+export const CLUSTERS_TABLE: TableSpec = {
+  partitionKey: { name: "name", type: "S" },
+  indexes: [
+    { name: "byRepo", partitionKey: { name: "repoKey", type: "S" }, sortKey: { name: "name", type: "S" } },
+    { name: "byDue", partitionKey: { name: "dueShard", type: "S" }, sortKey: { name: "nextDueAt", type: "N" } },
+  ],
+};
+
+export const SNAPSHOTS_TABLE: TableSpec = {
+  partitionKey: { name: "pk", type: "S" },
+  sortKey: { name: "sk", type: "S" },
+  indexes: [],
+};
+
+export const EVENTS_TABLE: TableSpec = {
+  partitionKey: { name: "cluster", type: "S" },
+  sortKey: { name: "sk", type: "S" },
+  indexes: [
+    { name: "byResource", partitionKey: { name: "resource", type: "S" }, sortKey: { name: "at", type: "S" } },
+    { name: "byTime", partitionKey: { name: "day", type: "S" }, sortKey: { name: "at", type: "S" } },
+  ],
+  ttlAttribute: "expiresAt",
+};
+
+export const DELIVERIES_TABLE: TableSpec = {
+  partitionKey: { name: "id", type: "S" },
+  indexes: [],
+  ttlAttribute: "expiresAt",
+};
+
+/** Every table by its role; the key matches `TableNames` in `shared/config.ts`. */
+export const TABLES = {
+  clusters: CLUSTERS_TABLE,
+  snapshots: SNAPSHOTS_TABLE,
+  events: EVENTS_TABLE,
+  deliveries: DELIVERIES_TABLE,
+} as const;
