@@ -1,4 +1,19 @@
-// Placeholder until the handler lands (same commit series); lets infra/ synthesize.
-export const handler = async (): Promise<void> => {
-  throw new Error("not implemented yet");
-};
+/**
+ * Tick function: run by the EventBridge schedule; enqueues every cluster whose interval
+ * elapsed. Thin adapter over `shared/schedule/tick.ts`.
+ */
+import middy from "@middy/core";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { createServices } from "../../shared/services.js";
+import { tick, type TickResult } from "../../shared/schedule/tick.js";
+
+const logger = new Logger({ serviceName: "converge-tick" });
+const services = createServices();
+
+/** Scheduled handler; throws when DynamoDB or SQS fail (the scheduler retries). */
+export const handler = middy(async (): Promise<TickResult> => {
+  if (!services.queue) throw new Error("CONVERGE_QUEUE_URL is not set");
+  const result = await tick({ clusters: services.clusters, queue: services.queue });
+  logger.info("tick", { due: result.due, enqueued: result.enqueued });
+  return result;
+});

@@ -1,4 +1,37 @@
-// Placeholder until the handler lands (same commit series); lets infra/ synthesize.
-export const handler = async (): Promise<void> => {
-  throw new Error("not implemented yet");
-};
+/**
+ * Webhook function: a Lambda Function URL receiving GitHub `push` / `ping` deliveries.
+ * Thin adapter: the logic is `shared/webhook/github.ts`.
+ */
+import middy from "@middy/core";
+import { Logger } from "@aws-lambda-powertools/logger";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { createServices } from "../../shared/services.js";
+import { handleGithubDelivery } from "../../shared/webhook/github.js";
+import { webhookSecret } from "../../shared/secrets.js";
+
+const logger = new Logger({ serviceName: "converge-webhook" });
+const services = createServices();
+const maxBodyBytes = Number(process.env.CONVERGE_WEBHOOK_MAX_BYTES ?? 0) || undefined;
+
+/** Function URL handler: answers 202/200 with JSON, 4xx with `{error}`, 500 when storage or the queue failed. */
+export const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  try {
+    if (event.requestContext?.http?.method && event.requestContext.http.method !== "POST") {
+      return json(405, { error: "only POST is accepted" });
+    }
+    if (!services.queue) throw new Error("CONVERGE_QUEUE_URL is not set");
+    const res = await handleGithubDelivery(
+      { headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
+      { secret: await webhookSecret(services.config), clusters: services.clusters, deliveries: services.deliveries, queue: services.queue, maxBodyBytes, log: logger },
+    );
+    if (res.statusCode >= 400) logger.warn("webhook rejected", { statusCode: res.statusCode, error: res.body.error });
+    return json(res.statusCode, res.body);
+  } catch (err) {
+    logger.error("webhook failed", err as Error);
+    return json(500, { error: "internal error; the delivery can be retried" });
+  }
+});
+
+function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+}

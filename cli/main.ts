@@ -1,0 +1,203 @@
+/**
+ * The `converge` CLI: register clusters, see every cluster's status in one table, read drift
+ * history. It talks to DynamoDB (and SQS for `tick`) with the configuration of
+ * `shared/config.ts`: AWS credentials and region as usual, or the local stack through
+ * `CONVERGE_DYNAMODB_ENDPOINT` / `CONVERGE_SQS_ENDPOINT` (written to `.converge/local.env` by
+ * `npm run demo`).
+ */
+import { resolve } from "node:path";
+import { Command, CommanderError, Option } from "commander";
+import { createServices, type Services } from "../shared/services.js";
+import { formatDuration, parseDuration, MIN_INTERVAL_SECONDS, ValidationError, type ClusterSpecInput } from "../shared/cluster/spec.js";
+import { ClusterExistsError, ClusterNotFoundError, type ClusterRecord } from "../shared/store/clusters.js";
+import { tick } from "../shared/schedule/tick.js";
+import { ago, table, time } from "./format.js";
+
+/** Thrown for invalid command-line input; printed without a stack, exit code 2. */
+export class UsageError extends Error {}
+
+interface AddOptions {
+  repo: string;
+  branch: string;
+  path: string;
+  namespace: string;
+  kubeconfig?: string;
+  context?: string;
+  server?: string;
+  caFile?: string;
+  tokenEnv?: string;
+  insecureSkipTlsVerify?: boolean;
+  interval: string;
+  sync: string;
+  recursive: boolean;
+}
+
+/** Builds the cluster registration from `cluster add` options; checks flag combinations. */
+export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
+  if (o.kubeconfig && o.server) throw new UsageError("--kubeconfig and --server cannot be combined: give one way to reach the cluster");
+  if (!o.kubeconfig && !o.server) throw new UsageError("give --kubeconfig <file> [--context <ctx>] or --server <url> [--ca-file <file>] [--token-env <VAR>]");
+  if (o.context && !o.kubeconfig) throw new UsageError("--context needs --kubeconfig");
+  if (!o.server && (o.caFile || o.tokenEnv || o.insecureSkipTlsVerify)) throw new UsageError("--ca-file, --token-env and --insecure-skip-tls-verify need --server");
+  let intervalSeconds: number;
+  try {
+    intervalSeconds = parseDuration(o.interval);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (intervalSeconds < MIN_INTERVAL_SECONDS) throw new UsageError(`--interval ${o.interval} is below the minimum of ${MIN_INTERVAL_SECONDS}s`);
+  if (o.sync !== "detect" && o.sync !== "apply") throw new UsageError(`--sync must be detect or apply, not "${o.sync}"`);
+  return {
+    name,
+    source: { repoUrl: o.repo, branch: o.branch, path: o.path, type: "directory", recursive: o.recursive },
+    namespace: o.namespace,
+    access: o.kubeconfig
+      ? { type: "kubeconfig", kubeconfig: resolve(o.kubeconfig), ...(o.context ? { context: o.context } : {}) }
+      : { type: "server", server: o.server!, ...(o.caFile ? { caFile: resolve(o.caFile) } : {}), ...(o.tokenEnv ? { tokenEnv: o.tokenEnv } : {}), insecureSkipTlsVerify: !!o.insecureSkipTlsVerify },
+    intervalSeconds,
+    syncPolicy: o.sync,
+  };
+}
+
+function describe(c: ClusterRecord): Record<string, unknown> {
+  return { name: c.name, spec: c.spec, status: c.status, nextDueAt: new Date(c.nextDueAt).toISOString(), createdAt: c.createdAt, updatedAt: c.updatedAt };
+}
+
+function driftedCount(c: ClusterRecord): number | undefined {
+  const k = c.status.counts;
+  return c.status.lastSuccessAt ? k.modified + k.missing + k.extra : undefined;
+}
+
+/**
+ * Runs the CLI with `argv` (as in process.argv). Output goes to `out` / `err`.
+ * @returns the exit code: 0 success, 1 failure, 2 invalid input.
+ */
+export async function main(argv: string[], out = (s: string) => process.stdout.write(s + "\n"), err = (s: string) => process.stderr.write(s + "\n")): Promise<number> {
+  let services: Services | undefined;
+  const svc = () => (services ??= createServices());
+  const program = new Command("converge")
+    .description("GitOps drift control for fleets of Kubernetes clusters")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) });
+
+  const cluster = program.command("cluster").description("register and inspect clusters");
+  cluster
+    .command("add <name>")
+    .description("register a cluster tracking a Git path")
+    .requiredOption("--repo <url>", "Git repository URL (https://, ssh:// or git@host:org/repo)")
+    .option("--branch <branch>", "branch to track", "main")
+    .option("--path <dir>", "directory in the repository holding the manifests", "")
+    .option("--namespace <ns>", "namespace for namespaced objects that have none in Git", "default")
+    .option("--kubeconfig <file>", "kubeconfig file to reach the cluster (local mode)")
+    .option("--context <ctx>", "context in the kubeconfig (default: its current context)")
+    .option("--server <url>", "API server URL")
+    .option("--ca-file <file>", "CA bundle of the API server (with --server)")
+    .option("--token-env <VAR>", "environment variable holding a bearer token (with --server); the token is never stored")
+    .option("--insecure-skip-tls-verify", "do not verify the API server certificate (with --server)")
+    .option("--interval <duration>", `reconcile interval when no push arrives (min ${MIN_INTERVAL_SECONDS}s)`, "5m")
+    .addOption(new Option("--sync <policy>", "detect: record drift only; apply: also server-side apply Git").default("detect"))
+    .option("--no-recursive", "read only the top directory of --path")
+    .action(async (name: string, o: AddOptions) => {
+      const rec = await svc().clusters.add(specFromOptions(name, o));
+      out(`cluster ${rec.name} registered: ${rec.spec.source.repoUrl} ${rec.spec.source.branch}:${rec.spec.source.path || "/"} every ${formatDuration(rec.spec.intervalSeconds)}, sync ${rec.spec.syncPolicy}`);
+    });
+  cluster
+    .command("list")
+    .description("list registered clusters")
+    .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
+    .action(async (o: { output: string }) => {
+      const all = await svc().clusters.listAll();
+      if (o.output === "json") return void out(JSON.stringify(all.map(describe), null, 2));
+      out(table(["NAME", "REPO", "BRANCH", "PATH", "INTERVAL", "SYNC POLICY"], all.map((c) => [c.name, c.spec.source.repoUrl, c.spec.source.branch, c.spec.source.path || "/", formatDuration(c.spec.intervalSeconds), c.spec.syncPolicy])));
+    });
+  cluster
+    .command("get <name>")
+    .description("show one cluster's registration and status as JSON")
+    .action(async (name: string) => {
+      const c = await svc().clusters.get(name);
+      if (!c) throw new UsageError(`cluster "${name}" not found`);
+      out(JSON.stringify(describe(c), null, 2));
+    });
+  cluster
+    .command("remove <name>")
+    .description("unregister a cluster (its drift history stays until it expires)")
+    .action(async (name: string) => {
+      await svc().clusters.remove(name);
+      out(`cluster ${name} removed`);
+    });
+
+  program
+    .command("status")
+    .description("every cluster in one table: the central view")
+    .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
+    .action(async (o: { output: string }) => {
+      const all = await svc().clusters.listAll();
+      if (o.output === "json") return void out(JSON.stringify(all.map((c) => ({ name: c.name, ...c.status })), null, 2));
+      out(
+        table(
+          ["NAME", "SYNC", "REVISION", "RESOURCES", "DRIFTED", "MODIFIED", "MISSING", "EXTRA", "LAST RECONCILE", "MESSAGE"],
+          all.map((c) => [
+            c.name,
+            c.status.sync,
+            c.status.revision?.slice(0, 12),
+            c.status.counts.resources,
+            driftedCount(c),
+            c.status.counts.modified,
+            c.status.counts.missing,
+            c.status.counts.extra,
+            ago(c.status.lastReconcileAt),
+            c.status.message ? (c.status.errorSource ? `${c.status.message}` : c.status.message).replace(/\s+/g, " ").slice(0, 100) : undefined,
+          ]),
+        ),
+      );
+    });
+
+  const drift = program.command("drift").description("drift history");
+  drift
+    .command("history")
+    .description("drift events of a cluster, oldest first")
+    .requiredOption("--cluster <name>", "cluster name")
+    .option("--since <duration>", "how far back, e.g. 30m, 24h, 7d", "24h")
+    .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
+    .action(async (o: { cluster: string; since: string; output: string }) => {
+      let seconds: number;
+      try {
+        seconds = parseDuration(o.since);
+      } catch (e) {
+        throw new UsageError(`--since: ${(e as Error).message}`);
+      }
+      if (!(await svc().clusters.get(o.cluster))) err(`note: cluster "${o.cluster}" is not registered (showing any history it left)`);
+      const events = await svc().events.byCluster(o.cluster, new Date(Date.now() - seconds * 1000).toISOString());
+      if (o.output === "json") return void out(JSON.stringify(events, null, 2));
+      out(
+        table(
+          ["TIME", "RESOURCE", "FROM", "TO", "REVISION", "PATHS"],
+          events.map((e) => [time(e.at), `${e.kind}/${e.namespace ? e.namespace + "/" : ""}${e.name}`, e.from, e.to, e.revision.slice(0, 12), e.paths.join(", ")]),
+        ),
+      );
+    });
+
+  program
+    .command("tick")
+    .description("enqueue a reconcile for every cluster whose interval elapsed (what the scheduled tick function does); --all enqueues every cluster now")
+    .option("--all", "treat every cluster as due")
+    .action(async (o: { all?: boolean }) => {
+      const s = svc();
+      if (!s.queue) throw new UsageError("CONVERGE_QUEUE_URL is not set");
+      const r = await tick({ clusters: s.clusters, queue: s.queue }, Date.now(), { all: o.all });
+      out(`${r.due} cluster(s) due, ${r.enqueued} enqueued${r.clusters.length ? `: ${r.clusters.join(", ")}` : ""}`);
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof UsageError || e instanceof ValidationError || e instanceof ClusterExistsError || e instanceof ClusterNotFoundError) {
+      err(`error: ${e.message}`);
+      return 2;
+    }
+    const msg = (e as Error).message ?? String(e);
+    err(`error: ${msg}`);
+    return 1;
+  }
+}

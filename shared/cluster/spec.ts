@@ -1,0 +1,110 @@
+/**
+ * A registered cluster: what it tracks in Git, how Converge reaches its API, how often it is
+ * reconciled and what a reconcile may do. Validated with zod at every entry point (CLI,
+ * API, the store) so bad input fails before anything is written.
+ */
+import { z } from "zod";
+import { normalizeRepoUrl } from "../git/url.js";
+
+/** Shortest reconcile interval accepted: 30 s (a tick every minute checks due clusters). */
+export const MIN_INTERVAL_SECONDS = 30;
+
+/**
+ * Parses a duration such as `30s`, `5m`, `1h30m`, `2d` into seconds.
+ * @throws Error with the accepted format when `text` does not parse.
+ */
+export function parseDuration(text: string): number {
+  const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
+  if (!m || text.trim() === "") throw new Error(`invalid duration "${text}" (use e.g. 30s, 5m, 1h, 2d)`);
+  const [, d, h, mi, s] = m;
+  return Number(d ?? 0) * 86400 + Number(h ?? 0) * 3600 + Number(mi ?? 0) * 60 + Number(s ?? 0);
+}
+
+/** Formats seconds back to the shortest duration text (`300` → `5m`). */
+export function formatDuration(seconds: number): string {
+  const parts: string[] = [];
+  let rest = seconds;
+  for (const [unit, size] of [["d", 86400], ["h", 3600], ["m", 60], ["s", 1]] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.join("") || "0s";
+}
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The Git source of a cluster's desired state (a plain YAML/JSON directory for now). */
+export const SourceSchema = z.object({
+  repoUrl: z.string().refine((u) => {
+    try {
+      normalizeRepoUrl(u);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "invalid repository URL (expected https://host/org/repo(.git), ssh://... or git@host:org/repo)"),
+  branch: z.string().min(1).regex(/^[^\s~^:?*[\\]+$/, "invalid branch name"),
+  /** Directory inside the repository, `/`-separated, no `..`; `''` is the root. */
+  path: z
+    .string()
+    .transform((p) => p.replace(/^\.?\/+/, "").replace(/\/+$/, ""))
+    .refine((p) => !p.split("/").includes(".."), "path must stay inside the repository (no '..')"),
+  type: z.literal("directory").default("directory"),
+  recursive: z.boolean().default(true),
+});
+
+/**
+ * How to reach the cluster's API server:
+ * - `kubeconfig`: a kubeconfig file readable where the reconcile runs (local mode), optional context;
+ * - `server`: an API server URL, a CA bundle file, and the NAME of an environment variable
+ *   holding a bearer token (the token itself is never stored).
+ */
+export const AccessSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("kubeconfig"), kubeconfig: z.string().min(1), context: z.string().min(1).optional() }),
+  z.object({
+    type: z.literal("server"),
+    server: z.string().url().refine((u) => u.startsWith("https://") || u.startsWith("http://"), "server must be an http(s) URL"),
+    caFile: z.string().min(1).optional(),
+    tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "tokenEnv must be an environment variable name").optional(),
+    insecureSkipTlsVerify: z.boolean().default(false),
+  }),
+]);
+
+/** A cluster registration, as stored (without status). */
+export const ClusterSpecSchema = z.object({
+  name: z.string().max(63).regex(dnsLabel, "cluster name must be a DNS label: lower-case letters, digits and '-', at most 63"),
+  source: SourceSchema,
+  /** Namespace given to namespaced objects that have none in Git (like Argo CD's destination namespace). */
+  namespace: z.string().max(63).regex(dnsLabel, "namespace must be a DNS label"),
+  access: AccessSchema,
+  /** Seconds between reconciles when no push arrives. */
+  intervalSeconds: z.number().int().min(MIN_INTERVAL_SECONDS, `interval must be at least ${MIN_INTERVAL_SECONDS}s`),
+  /** `detect` only records drift; `apply` also server-side applies the desired state. */
+  syncPolicy: z.enum(["detect", "apply"]).default("detect"),
+});
+
+export type ClusterSpec = z.output<typeof ClusterSpecSchema>;
+export type ClusterSpecInput = z.input<typeof ClusterSpecSchema>;
+export type ClusterAccess = ClusterSpec["access"];
+
+/** Invalid registration input; the message lists every problem as `field: reason` lines. */
+export class ValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ValidationError";
+  }
+}
+
+/**
+ * Validates a registration.
+ * @throws ValidationError listing every problem as `field: reason` lines.
+ */
+export function parseClusterSpec(input: unknown): ClusterSpec {
+  const r = ClusterSpecSchema.safeParse(input);
+  if (!r.success) {
+    throw new ValidationError(r.error.issues.map((i) => `${i.path.join(".") || "cluster"}: ${i.message}`).join("\n"));
+  }
+  return r.data;
+}

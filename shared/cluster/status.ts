@@ -1,0 +1,45 @@
+/**
+ * The status Converge keeps for each cluster: the central view's row.
+ */
+import type { SourceLocation, SyncStatus } from "../model.js";
+
+/** Resource counts of the last reconcile that computed drift. */
+export interface ResourceCounts {
+  /** Objects in the desired state. */
+  resources: number;
+  synced: number;
+  modified: number;
+  missing: number;
+  extra: number;
+}
+
+/**
+ * Status of a cluster.
+ * `sync` is `Unknown` when the cluster API could not be reached (drift unknown, last counts
+ * kept), `Error` when the desired state could not be computed (bad YAML...: `message` and
+ * `errorSource` say where; `snapshotKey` still names the last good desired snapshot).
+ */
+export interface ClusterStatus {
+  sync: SyncStatus;
+  /** Commit SHA of the desired state last reconciled (or attempted, on Error). */
+  revision?: string;
+  /** Human-readable cause for Unknown / Error. */
+  message?: string;
+  errorSource?: SourceLocation;
+  counts: ResourceCounts;
+  /** Key of the last good desired snapshot (`desired#...` in the snapshots table). */
+  snapshotKey?: string;
+  /** Digest of the observed drift state (changes only when some resource's drift changes). */
+  observedDigest?: string;
+  /** ISO time the last reconcile finished. */
+  lastReconcileAt?: string;
+  /** ISO time of the last reconcile that computed drift (Synced or OutOfSync). */
+  lastSuccessAt?: string;
+  /** Wall time of the last reconcile, milliseconds. */
+  durationMs?: number;
+}
+
+/** The status of a cluster that has never been reconciled. */
+export function initialStatus(): ClusterStatus {
+  return { sync: "Unknown", message: "not reconciled yet", counts: { resources: 0, synced: 0, modified: 0, missing: 0, extra: 0 } };
+}

@@ -1,0 +1,139 @@
+/**
+ * The Git side of a reconcile: resolve a branch head, fetch one revision shallowly, read the
+ * files under a path straight from the object store (no checkout, so no file on disk can be a
+ * symlink leaving it). Uses isomorphic-git (pure JS, runs in Lambda without a git binary).
+ *
+ * A bare repository per remote is kept under `<workDir>/git/`, so a warm Lambda reuses what
+ * it fetched before: a revision already present is not fetched again.
+ */
+import * as fs from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import git from "isomorphic-git";
+import http from "isomorphic-git/http/node";
+import { normalizeRepoUrl } from "./url.js";
+
+/** HTTPS credentials for a private repository (a token as the password). Never logged. */
+export interface GitAuth {
+  username?: string;
+  password: string;
+}
+
+/** A file of the source: path relative to the repository root (`/`-separated) and its text. */
+export interface SourceFile {
+  path: string;
+  content: string;
+}
+
+/** Largest file read from a source: 10 MiB. Bigger files fail the render (design brief: huge files). */
+export const MAX_FILE_BYTES = 10 * 1024 * 1024;
+
+/** A problem with the source itself (missing path, oversized file, unknown branch): the cluster goes to Error. */
+export class SourceError extends Error {
+  constructor(
+    message: string,
+    readonly file?: string,
+  ) {
+    super(message);
+    this.name = "SourceError";
+  }
+}
+
+/** Fetches and reads revisions of remote repositories. */
+export class GitSource {
+  /** Number of network round trips (ref listings and fetches) made, for tests and benchmarks. */
+  requests = 0;
+
+  constructor(private readonly workDir: string) {}
+
+  private gitdir(url: string): string {
+    return join(this.workDir, "git", createHash("sha256").update(normalizeRepoUrl(url)).digest("hex").slice(0, 24) + ".git");
+  }
+
+  private onAuth(auth?: GitAuth) {
+    return auth ? () => ({ username: auth.username ?? "x-access-token", password: auth.password }) : undefined;
+  }
+
+  /**
+   * The commit SHA at the head of `branch` on the remote: one ref listing, nothing fetched.
+   * @throws SourceError when the branch does not exist; network / auth errors as thrown by isomorphic-git.
+   */
+  async resolveBranch(url: string, branch: string, auth?: GitAuth): Promise<string> {
+    this.requests++;
+    const refs = await git.listServerRefs({ http, url, prefix: `refs/heads/${branch}`, onAuth: this.onAuth(auth) });
+    const ref = refs.find((r) => r.ref === `refs/heads/${branch}`);
+    if (!ref) throw new SourceError(`branch "${branch}" not found in ${url}`);
+    return ref.oid;
+  }
+
+  /**
+   * Makes `revision` (a commit SHA) available locally: nothing when already fetched; else a
+   * depth-1 fetch of that SHA (servers must allow SHA wants, as GitHub does and
+   * `uploadpack.allowReachableSHA1InWant` enables), falling back to fetching `branch`
+   * deeper until the commit appears.
+   * @throws SourceError when the revision cannot be found on the remote.
+   */
+  async fetch(url: string, revision: string, branch: string, auth?: GitAuth): Promise<void> {
+    const gitdir = this.gitdir(url);
+    if (await this.hasCommit(gitdir, revision)) return;
+    await fs.promises.mkdir(gitdir, { recursive: true });
+    await git.init({ fs, gitdir, bare: true });
+    const common = { fs, http, gitdir, url, singleBranch: true, tags: false, onAuth: this.onAuth(auth) };
+    try {
+      this.requests++;
+      await git.fetch({ ...common, ref: revision, remoteRef: revision, depth: 1 });
+    } catch {
+      // the server refused a SHA want: fetch the branch, deepening until the commit is there
+    }
+    for (const depth of [1, 20, 200, undefined]) {
+      if (await this.hasCommit(gitdir, revision)) return;
+      this.requests++;
+      await git.fetch({ ...common, ref: branch, depth, ...(depth === undefined ? { relative: false } : {}) });
+    }
+    if (!(await this.hasCommit(gitdir, revision))) throw new SourceError(`revision ${revision} not found in ${url} (branch ${branch})`);
+  }
+
+  private async hasCommit(gitdir: string, oid: string): Promise<boolean> {
+    try {
+      await git.readCommit({ fs, gitdir, oid });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Every file under `path` (recursively) at `revision`, read from the object store, sorted
+   * by path. Symlinks and submodules are skipped with a warning (their target may leave the
+   * source). `fetch` must have run first.
+   * @throws SourceError when `path` does not exist at that revision or a file exceeds MAX_FILE_BYTES.
+   */
+  async readFiles(url: string, revision: string, path: string): Promise<{ files: SourceFile[]; warnings: string[] }> {
+    const gitdir = this.gitdir(url);
+    const files: SourceFile[] = [];
+    const warnings: string[] = [];
+    const cache = {};
+    const walk = async (dir: string): Promise<void> => {
+      let tree;
+      try {
+        tree = await git.readTree({ fs, gitdir, oid: revision, filepath: dir, cache });
+      } catch {
+        throw new SourceError(`path "${dir || "/"}" not found at revision ${revision.slice(0, 12)}`, dir);
+      }
+      for (const entry of tree.tree) {
+        const p = dir ? `${dir}/${entry.path}` : entry.path;
+        if (entry.type === "tree") await walk(p);
+        else if (entry.type === "commit") warnings.push(`${p}: submodule skipped`);
+        else if (entry.mode === "120000") warnings.push(`${p}: symbolic link skipped`);
+        else {
+          const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
+          if (blob.byteLength > MAX_FILE_BYTES) throw new SourceError(`${p}: file of ${blob.byteLength} bytes exceeds the ${MAX_FILE_BYTES}-byte limit`, p);
+          files.push({ path: p, content: Buffer.from(blob).toString("utf8") });
+        }
+      }
+    };
+    await walk(path);
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { files, warnings };
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Discovery, LIST and server-side apply over a `KubeClient`.
+ * Discovery is one GET per apiVersion (`/api/v1`, `/apis/<group>/<version>`), cached for the
+ * client's life; live objects are read with one LIST per kind and namespace (paginated by
+ * 500, the API's chunking: https://kubernetes.io/docs/reference/using-api/api-concepts/#retrieving-large-results-sets-in-chunks).
+ */
+import type { KubeClient } from "./client.js";
+import { KubeApiError } from "./client.js";
+import type { KubeObject } from "../model.js";
+
+/** One entry of an APIResourceList (`metav1.APIResource`). */
+export interface ApiResource {
+  /** Plural resource name used in URLs, e.g. `deployments`. */
+  name: string;
+  kind: string;
+  namespaced: boolean;
+  verbs: string[];
+}
+
+/** The API server does not serve `kind` in `apiVersion` (CRD not installed, wrong version). */
+export class UnknownKindError extends Error {
+  constructor(
+    readonly apiVersion: string,
+    readonly kind: string,
+  ) {
+    super(`the server does not serve ${kind} in ${apiVersion}`);
+    this.name = "UnknownKindError";
+  }
+}
+
+/** Field manager name of Converge's server-side applies (visible in `metadata.managedFields`). */
+export const FIELD_MANAGER = "converge";
+
+/** Typed access to resources of any kind. */
+export class ResourceApi {
+  private readonly discovery = new Map<string, Promise<ApiResource[]>>();
+
+  constructor(readonly client: KubeClient) {}
+
+  /** The resources of `apiVersion` (one GET, cached; an unserved group version gives []). */
+  resources(apiVersion: string): Promise<ApiResource[]> {
+    let p = this.discovery.get(apiVersion);
+    if (!p) {
+      const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+      p = this.client
+        .request<{ resources: ApiResource[] }>("GET", path)
+        .then((r) => r.resources.filter((x) => !x.name.includes("/")))
+        .catch((e: unknown) => {
+          if (e instanceof KubeApiError && e.code === 404) return [];
+          this.discovery.delete(apiVersion);
+          throw e;
+        });
+      this.discovery.set(apiVersion, p);
+    }
+    return p;
+  }
+
+  /**
+   * The resource serving `kind` in `apiVersion`.
+   * @throws UnknownKindError when the server does not serve it.
+   */
+  async resourceFor(apiVersion: string, kind: string): Promise<ApiResource> {
+    const r = (await this.resources(apiVersion)).find((x) => x.kind === kind);
+    if (!r) throw new UnknownKindError(apiVersion, kind);
+    return r;
+  }
+
+  /** Whether `kind` is namespaced; undefined when the server does not serve it. */
+  async isNamespaced(apiVersion: string, kind: string): Promise<boolean | undefined> {
+    const r = (await this.resources(apiVersion)).find((x) => x.kind === kind);
+    return r?.namespaced;
+  }
+
+  private collectionPath(apiVersion: string, res: ApiResource, namespace?: string): string {
+    const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    return res.namespaced && namespace ? `${base}/namespaces/${encodeURIComponent(namespace)}/${res.name}` : `${base}/${res.name}`;
+  }
+
+  /**
+   * Every object of `kind` in `namespace` (all namespaces when omitted for a namespaced
+   * kind), with `apiVersion` and `kind` filled in (LIST items lack them).
+   * @throws UnknownKindError, KubeApiError, ClusterUnreachableError.
+   */
+  async list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<KubeObject[]> {
+    const res = await this.resourceFor(apiVersion, kind);
+    const path = this.collectionPath(apiVersion, res, namespace);
+    const items: KubeObject[] = [];
+    let cont: string | undefined;
+    do {
+      const page = await this.client.request<{ items: KubeObject[]; metadata?: { continue?: string } }>("GET", path, {
+        query: { limit: "500", continue: cont, labelSelector },
+      });
+      for (const it of page.items) items.push({ ...it, apiVersion, kind });
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+    return items;
+  }
+
+  /**
+   * Server-side apply of `obj` (https://kubernetes.io/docs/reference/using-api/server-side-apply/)
+   * with field manager `converge`, `force` taking over conflicting fields as `kubectl apply
+   * --server-side --force-conflicts` does. `dryRun` asks the server to run every admission
+   * stage without persisting.
+   * @returns the object as the server stored (or would store) it.
+   * @throws UnknownKindError, KubeApiError (e.g. 422 invalid), ClusterUnreachableError.
+   */
+  async apply(obj: KubeObject, opts: { dryRun?: boolean; force?: boolean; fieldManager?: string } = {}): Promise<KubeObject> {
+    const res = await this.resourceFor(obj.apiVersion, obj.kind);
+    const path = `${this.collectionPath(obj.apiVersion, res, obj.metadata.namespace)}/${encodeURIComponent(obj.metadata.name)}`;
+    return this.client.request<KubeObject>("PATCH", path, {
+      body: obj,
+      contentType: "application/apply-patch+yaml",
+      query: { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: String(opts.force ?? true), dryRun: opts.dryRun ? "All" : undefined },
+    });
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * CloudWatch metrics of a reconcile, written as Embedded Metric Format through Powertools
+ * Metrics (one EMF document per cluster on stdout; CloudWatch Logs turns it into metrics
+ * without any PutMetricData call). Namespace `Converge`, dimension `Cluster`; alarms in
+ * `infra/` read exactly these names.
+ */
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+
+/** Metric names, shared with the alarms in infra/. */
+export const METRIC = {
+  drifted: "DriftedResources",
+  missing: "MissingResources",
+  outOfSync: "OutOfSync",
+  errors: "ReconcileErrors",
+  duration: "ReconcileDuration",
+} as const;
+
+/** CloudWatch namespace of every Converge metric. */
+export const METRIC_NAMESPACE = "Converge";
+
+/** What one reconcile measured. */
+export interface ReconcileMeasurement {
+  cluster: string;
+  /** Modified + Missing + Extra resources; undefined when drift is unknown (Error / Unknown). */
+  drifted?: number;
+  missing?: number;
+  outOfSync?: boolean;
+  /** 1 when the reconcile ended in Error or Unknown. */
+  error: boolean;
+  durationMs: number;
+}
+
+/**
+ * Emits one EMF document for `m` with dimension `Cluster = m.cluster`, on stdout (Powertools
+ * always writes EMF there; Lambda's log stream carries it to CloudWatch).
+ */
+export function publishReconcileMetrics(m: ReconcileMeasurement): void {
+  const metrics = new Metrics({
+    namespace: METRIC_NAMESPACE,
+    serviceName: "converge",
+    defaultDimensions: { Cluster: m.cluster },
+  });
+  if (m.drifted !== undefined) metrics.addMetric(METRIC.drifted, MetricUnit.Count, m.drifted);
+  if (m.missing !== undefined) metrics.addMetric(METRIC.missing, MetricUnit.Count, m.missing);
+  if (m.outOfSync !== undefined) metrics.addMetric(METRIC.outOfSync, MetricUnit.Count, m.outOfSync ? 1 : 0);
+  metrics.addMetric(METRIC.errors, MetricUnit.Count, m.error ? 1 : 0);
+  metrics.addMetric(METRIC.duration, MetricUnit.Milliseconds, m.durationMs);
+  metrics.publishStoredMetrics();
+}

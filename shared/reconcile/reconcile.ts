@@ -1,0 +1,283 @@
+/**
+ * One reconcile of one cluster: resolve the revision, get the desired state (from the
+ * content-addressed snapshot, or by rendering it once), read the live state with one LIST
+ * per kind and namespace, compare, optionally apply, record drift changes and the status.
+ *
+ * Writes per reconcile: the status item always (one small UpdateItem); the desired snapshot
+ * only when this revision was never rendered; drift events and the observed state only when
+ * some resource's drift state changed. So an unchanged reconcile costs one write.
+ *
+ * Failure policy (design brief, "Bad input gets a clear error and loses nothing"):
+ * - the desired state cannot be computed (bad YAML, missing path, oversized file): status
+ *   `Error` with file and line, last good snapshot kept, no throw (a retry cannot fix it);
+ * - the cluster API cannot be reached: status `Unknown` with the cause, no throw (the next
+ *   tick retries);
+ * - Git or DynamoDB failures throw, so SQS redelivers the task (its events are keyed
+ *   deterministically, so a redelivery cannot double them).
+ */
+import { renderDirectory, RenderError } from "../render/directory.js";
+import { diffAll, redactSecret } from "../diff/index.js";
+import { resourceKey, type DesiredObject, type KubeObject, type ResourceDrift, type SourceLocation } from "../model.js";
+import { SourceError, type GitAuth, type GitSource } from "../git/source.js";
+import { ClusterUnreachableError, KubeApiError } from "../kube/client.js";
+import { FIELD_MANAGER, UnknownKindError, type ResourceApi } from "../kube/resources.js";
+import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
+import { observedDigest, snapshotKey, type DesiredSnapshot, type ObservedState, type SnapshotStore } from "../store/snapshots.js";
+import type { DriftEvent, EventStore } from "../store/events.js";
+import type { ClusterStatus, ResourceCounts } from "../cluster/status.js";
+import type { ClusterAccess } from "../cluster/spec.js";
+import type { ReconcileTask } from "../queue/tasks.js";
+import { publishReconcileMetrics } from "../metrics/emf.js";
+
+/** Annotation Converge sets on what it applies: `<cluster>:<resource key>`; marks objects owned by this source (for Extra). */
+export const TRACKING_ANNOTATION = "converge.dev/tracking-id";
+
+/** Minimal structured logger: a message and one object of fields (Powertools Logger satisfies it). */
+export interface Log {
+  info(msg: string, extra: Record<string, unknown>): void;
+  warn(msg: string, extra: Record<string, unknown>): void;
+  error(msg: string, extra: Record<string, unknown>): void;
+}
+
+/** What a reconcile needs; every I/O dependency is injected so tests run it against the real components. */
+export interface ReconcileDeps {
+  clusters: ClusterStore;
+  snapshots: SnapshotStore;
+  events: EventStore;
+  git: GitSource;
+  /** Opens the cluster's API (a fresh client per reconcile; closed by the caller of `reconcileCluster`? no: by it). */
+  connect(access: ClusterAccess): ResourceApi;
+  /** Credentials for a repository URL, if it is private. */
+  gitAuth?(repoUrl: string): Promise<GitAuth | undefined>;
+  log?: Log;
+  /** Publishes the reconcile's metrics (default: EMF on stdout). */
+  metrics?: typeof publishReconcileMetrics;
+  now?: () => number;
+}
+
+/** The result of one reconcile. */
+export interface ReconcileOutcome {
+  cluster: string;
+  status: ClusterStatus;
+  /** Per-resource drift (Synced included); empty on Error / Unknown. */
+  drift: ResourceDrift[];
+  /** Drift events written by this reconcile. */
+  events: DriftEvent[];
+  /** Objects server-side applied (sync policy `apply`). */
+  applied: number;
+  /** API requests sent to the cluster. */
+  kubeRequests: number;
+}
+
+const nullLog: Log = { info() {}, warn() {}, error() {} };
+
+function countsOf(drift: ResourceDrift[], resources: number): ResourceCounts {
+  const c: ResourceCounts = { resources, synced: 0, modified: 0, missing: 0, extra: 0 };
+  for (const d of drift) c[d.state === "Synced" ? "synced" : d.state === "Modified" ? "modified" : d.state === "Missing" ? "missing" : "extra"]++;
+  return c;
+}
+
+/**
+ * Reconciles the cluster named in `task`.
+ * @param detectedAt ISO time stamped on drift events; pass something stable across
+ *   redeliveries of the same message (the handler uses SQS's ApproximateFirstReceiveTimestamp).
+ * @returns the outcome, or undefined when the cluster is no longer registered.
+ * @throws on Git, DynamoDB or unexpected failures (the task should be retried).
+ */
+export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask, detectedAt?: string): Promise<ReconcileOutcome | undefined> {
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? nullLog;
+  const started = now();
+  const rec = await deps.clusters.get(task.cluster);
+  if (!rec) {
+    log.warn("cluster no longer registered; task dropped", { cluster: task.cluster });
+    return undefined;
+  }
+  const { spec } = rec;
+  const auth = await deps.gitAuth?.(spec.source.repoUrl);
+  const finish = async (status: ClusterStatus, rest: Omit<ReconcileOutcome, "cluster" | "status">): Promise<ReconcileOutcome> => {
+    status.durationMs = now() - started;
+    status.lastReconcileAt = new Date(now()).toISOString();
+    await deps.clusters.setStatus(rec.name, status, now() + spec.intervalSeconds * 1000);
+    const drifted = status.sync === "Synced" || status.sync === "OutOfSync" ? status.counts.modified + status.counts.missing + status.counts.extra : undefined;
+    (deps.metrics ?? publishReconcileMetrics)({
+      cluster: rec.name,
+      drifted,
+      missing: drifted === undefined ? undefined : status.counts.missing,
+      outOfSync: drifted === undefined ? undefined : status.sync === "OutOfSync",
+      error: status.sync === "Error" || status.sync === "Unknown",
+      durationMs: status.durationMs,
+    });
+    log.info("reconciled", { cluster: rec.name, sync: status.sync, revision: status.revision, counts: status.counts, durationMs: status.durationMs, events: rest.events.length });
+    return { cluster: rec.name, status, ...rest };
+  };
+  const failed = (sync: "Error" | "Unknown", message: string, revision: string | undefined, errorSource?: SourceLocation, kubeRequests = 0) =>
+    finish({ ...rec.status, sync, message, errorSource, revision: revision ?? rec.status.revision }, { drift: [], events: [], applied: 0, kubeRequests });
+
+  // 1. the revision: the pushed commit, or the branch head for a tick
+  let revision: string;
+  try {
+    revision = task.revision ?? (await deps.git.resolveBranch(spec.source.repoUrl, spec.source.branch, auth));
+  } catch (err) {
+    if (err instanceof SourceError) return failed("Error", err.message, undefined);
+    throw err;
+  }
+
+  // 2. the desired state: rendered once per (repo, revision, path, options)
+  const options = { type: spec.source.type, recursive: spec.source.recursive };
+  const key = snapshotKey({ repoUrl: spec.source.repoUrl, revision, path: spec.source.path, options });
+  let desired: DesiredObject[];
+  let snapshot = spec.syncPolicy === "apply" ? undefined : await deps.snapshots.getDesired(key);
+  if (snapshot) {
+    desired = snapshot.objects;
+  } else {
+    try {
+      await deps.git.fetch(spec.source.repoUrl, revision, spec.source.branch, auth);
+      const { files, warnings: readWarnings } = await deps.git.readFiles(spec.source.repoUrl, revision, spec.source.path);
+      const rendered = renderDirectory(files, { path: spec.source.path, recursive: spec.source.recursive });
+      desired = rendered.objects;
+      snapshot = {
+        key,
+        repoUrl: spec.source.repoUrl,
+        revision,
+        path: spec.source.path,
+        objects: desired.map((d) => ({ object: redactSecret(d.object), source: d.source })),
+        warnings: [...readWarnings, ...rendered.warnings],
+        renderedAt: new Date(now()).toISOString(),
+      };
+      for (const w of snapshot.warnings) log.warn("render warning", { cluster: rec.name, warning: w });
+      await deps.snapshots.putDesired(snapshot);
+    } catch (err) {
+      if (err instanceof RenderError) return failed("Error", err.message, revision, { file: err.file, line: err.line });
+      if (err instanceof SourceError) return failed("Error", err.message, revision, err.file ? { file: err.file, line: 0 } : undefined);
+      throw err;
+    }
+  }
+
+  // 3. the live state, compared with the desired state
+  const api = deps.connect(spec.access);
+  try {
+    const objects = await placeInNamespaces(api, desired.map((d) => d.object), spec.namespace);
+    const previous = rec.status.snapshotKey && rec.status.snapshotKey !== key ? await deps.snapshots.getDesired(rec.status.snapshotKey) : undefined;
+    const scopes = scopesOf([...objects, ...(previous ? await placeInNamespaces(api, previous.objects.map((d) => d.object), spec.namespace) : [])]);
+    const isOwned = (o: KubeObject) => (o.metadata.annotations?.[TRACKING_ANNOTATION] ?? "").startsWith(`${rec.name}:`);
+    let live = await readLive(api, scopes);
+    let drift = diffAll(objects.map(redactSecret), live.map(redactSecret), { isOwned });
+    let applied = 0;
+
+    // 4. sync policy `apply`: server-side apply what differs, then look again
+    if (spec.syncPolicy === "apply" && drift.some((d) => d.state === "Modified" || d.state === "Missing")) {
+      const todo = new Set(drift.filter((d) => d.state === "Modified" || d.state === "Missing").map((d) => d.key));
+      for (const o of objects) {
+        if (!todo.has(resourceKey(o))) continue;
+        const tracked = { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [TRACKING_ANNOTATION]: `${rec.name}:${resourceKey(o)}` } } };
+        await api.apply(tracked, { fieldManager: FIELD_MANAGER, force: true });
+        applied++;
+      }
+      live = await readLive(api, scopes);
+      drift = diffAll(objects.map(redactSecret), live.map(redactSecret), { isOwned });
+    }
+
+    // 5. record: events and observed state only when some resource's drift changed
+    const observed: ObservedState = { revision, resources: {} };
+    for (const d of drift) if (d.state !== "Synced") observed.resources[d.key] = { state: d.state, paths: d.changes.map((c) => c.path) };
+    const digest = observedDigest(observed);
+    let events: DriftEvent[] = [];
+    if (digest !== rec.status.observedDigest) {
+      const before = (await deps.snapshots.getObserved(rec.name))?.resources ?? {};
+      events = driftEvents(rec, before, observed, drift, detectedAt ?? new Date(started).toISOString());
+      await deps.events.put(events);
+      await deps.snapshots.putObserved(rec.name, observed);
+    }
+    const counts = countsOf(drift, objects.length);
+    const synced = counts.modified + counts.missing + counts.extra === 0;
+    const status: ClusterStatus = {
+      sync: synced ? "Synced" : "OutOfSync",
+      revision,
+      counts,
+      snapshotKey: key,
+      observedDigest: digest,
+      lastSuccessAt: new Date(now()).toISOString(),
+    };
+    return await finish(status, { drift, events, applied, kubeRequests: api.client.requests });
+  } catch (err) {
+    if (err instanceof ClusterUnreachableError) return failed("Unknown", err.message, revision, undefined, api.client.requests);
+    if (err instanceof KubeApiError && (err.code === 401 || err.code === 403)) return failed("Unknown", `cluster API denied access: ${err.message}`, revision, undefined, api.client.requests);
+    if (err instanceof KubeApiError && err.code === 422) return failed("Error", `apply rejected: ${err.message}`, revision, undefined, api.client.requests);
+    throw err;
+  } finally {
+    api.client.close();
+  }
+}
+
+/** Gives namespaced objects without a namespace the cluster's default one, and strips it from cluster-scoped ones. Unserved kinds are left as they are. */
+async function placeInNamespaces(api: ResourceApi, objects: KubeObject[], namespace: string): Promise<KubeObject[]> {
+  return Promise.all(
+    objects.map(async (o) => {
+      const namespaced = await api.isNamespaced(o.apiVersion, o.kind);
+      if (namespaced === true && !o.metadata.namespace) return { ...o, metadata: { ...o.metadata, namespace } };
+      if (namespaced === false && o.metadata.namespace !== undefined) {
+        const { namespace: _ns, ...meta } = o.metadata;
+        return { ...o, metadata: meta as KubeObject["metadata"] };
+      }
+      return o;
+    }),
+  );
+}
+
+interface Scope {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+}
+
+function scopesOf(objects: KubeObject[]): Scope[] {
+  const seen = new Map<string, Scope>();
+  for (const o of objects) {
+    const s = { apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace };
+    seen.set(`${s.apiVersion}|${s.kind}|${s.namespace ?? ""}`, s);
+  }
+  return [...seen.values()];
+}
+
+/** One LIST per (kind, namespace); kinds the server does not serve yield nothing (their objects show as Missing). */
+async function readLive(api: ResourceApi, scopes: Scope[]): Promise<KubeObject[]> {
+  const lists = await Promise.all(
+    scopes.map((s) =>
+      api.list(s.apiVersion, s.kind, s.namespace).catch((err: unknown) => {
+        if (err instanceof UnknownKindError) return [];
+        throw err;
+      }),
+    ),
+  );
+  return lists.flat();
+}
+
+/** The events between two observed states: one per resource whose state or changed paths differ. */
+function driftEvents(rec: ClusterRecord, before: ObservedState["resources"], after: ObservedState, drift: ResourceDrift[], at: string): DriftEvent[] {
+  const byKey = new Map(drift.map((d) => [d.key, d]));
+  const keys = new Set([...Object.keys(before), ...Object.keys(after.resources)]);
+  const events: DriftEvent[] = [];
+  for (const key of [...keys].sort()) {
+    const b = before[key];
+    const a = after.resources[key];
+    if (b && a && b.state === a.state && b.paths.join("\n") === a.paths.join("\n")) continue;
+    const d = byKey.get(key);
+    const [group = "", kind = "", namespace = "", name = ""] = key.split("/");
+    events.push({
+      cluster: rec.name,
+      at,
+      resource: key,
+      apiVersion: d?.apiVersion ?? group,
+      kind: d?.kind ?? kind,
+      namespace: (d?.namespace ?? namespace) || undefined,
+      name: d?.name ?? name,
+      from: b?.state ?? "Synced",
+      to: a?.state ?? "Synced",
+      paths: a?.paths ?? [],
+      ...(a?.state === "Modified" && d ? { changes: d.changes.slice(0, 50) } : {}),
+      revision: after.revision,
+    });
+  }
+  return events;
+}

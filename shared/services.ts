@@ -1,0 +1,50 @@
+/**
+ * The composition root: builds every store, the queue and the Git reader from one
+ * configuration. Handlers, the CLI and the local mode call this once per process (Lambda
+ * reuses it across warm invocations).
+ */
+import { loadConfig, type ConvergeConfig } from "./config.js";
+import { documentClient } from "./store/client.js";
+import { ClusterStore } from "./store/clusters.js";
+import { SnapshotStore } from "./store/snapshots.js";
+import { EventStore } from "./store/events.js";
+import { DeliveryStore } from "./store/deliveries.js";
+import { sqsClient, TaskQueue } from "./queue/tasks.js";
+import { GitSource } from "./git/source.js";
+import { KubeClient, kubeConfigFor } from "./kube/client.js";
+import { ResourceApi } from "./kube/resources.js";
+import type { ClusterAccess } from "./cluster/spec.js";
+import type { ReconcileDeps } from "./reconcile/reconcile.js";
+
+/** Everything a handler or the CLI needs. `queue` is undefined when no queue URL is configured. */
+export interface Services {
+  config: ConvergeConfig;
+  clusters: ClusterStore;
+  snapshots: SnapshotStore;
+  events: EventStore;
+  deliveries: DeliveryStore;
+  queue?: TaskQueue;
+  git: GitSource;
+  /** Opens a cluster's API with its access spec. */
+  connect(access: ClusterAccess): ResourceApi;
+}
+
+/** Builds the services from `config` (default: the environment, see `shared/config.ts`). */
+export function createServices(config: ConvergeConfig = loadConfig()): Services {
+  const db = documentClient(config);
+  return {
+    config,
+    clusters: new ClusterStore(db, config.tables.clusters),
+    snapshots: new SnapshotStore(db, config.tables.snapshots),
+    events: new EventStore(db, config.tables.events, config.eventTtlDays),
+    deliveries: new DeliveryStore(db, config.tables.deliveries),
+    queue: config.queueUrl ? new TaskQueue(sqsClient(config), config.queueUrl) : undefined,
+    git: new GitSource(config.workDir),
+    connect: (access) => new ResourceApi(new KubeClient(kubeConfigFor(access))),
+  };
+}
+
+/** The reconcile's dependencies out of the services. */
+export function reconcileDeps(s: Services, extra: Partial<ReconcileDeps> = {}): ReconcileDeps {
+  return { clusters: s.clusters, snapshots: s.snapshots, events: s.events, git: s.git, connect: s.connect, ...extra };
+}

@@ -1,0 +1,91 @@
+/**
+ * Desired snapshots (content-addressed: one per repository, commit, path and render options,
+ * written once however many clusters track it) and the observed drift state of each cluster
+ * (rewritten only when some resource's drift changes), both in the `snapshots` table as
+ * split blobs (see `blobs.ts`).
+ */
+import { createHash } from "node:crypto";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { getBlob, putBlob } from "./blobs.js";
+import { normalizeRepoUrl } from "../git/url.js";
+import type { DesiredObject, DriftState } from "../model.js";
+
+/** What a desired snapshot is rendered from; its hash is the snapshot's identity. */
+export interface SnapshotKeyInput {
+  repoUrl: string;
+  /** Commit SHA. */
+  revision: string;
+  path: string;
+  /** Render options (source type, recursion, ...), serialized with sorted keys. */
+  options: Record<string, unknown>;
+}
+
+/** A rendered desired state. Secret values are stored redacted (`sha256:` digests). */
+export interface DesiredSnapshot {
+  key: string;
+  repoUrl: string;
+  revision: string;
+  path: string;
+  objects: DesiredObject[];
+  warnings: string[];
+  renderedAt: string;
+}
+
+/** The per-resource drift of a cluster, keyed by resource key; Synced resources are absent. */
+export interface ObservedState {
+  revision: string;
+  resources: Record<string, { state: Exclude<DriftState, "Synced">; paths: string[] }>;
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v && typeof v === "object") {
+    return `{${Object.keys(v as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** `desired#<sha256 hex>` of the normalized repo URL, revision, path and options. */
+export function snapshotKey(k: SnapshotKeyInput): string {
+  const h = createHash("sha256").update(stableJson({ repo: normalizeRepoUrl(k.repoUrl), rev: k.revision, path: k.path, options: k.options }));
+  return `desired#${h.digest("hex")}`;
+}
+
+/** Digest of an observed state (stable over key order), to detect "nothing changed" cheaply. */
+export function observedDigest(o: ObservedState): string {
+  return createHash("sha256").update(stableJson(o.resources)).digest("hex").slice(0, 32);
+}
+
+/** Data access for the `snapshots` table. */
+export class SnapshotStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /**
+   * Writes a desired snapshot unless it exists: the conditional write decides who renders
+   * first; later writers get false and nothing is written.
+   */
+  async putDesired(s: DesiredSnapshot): Promise<boolean> {
+    return putBlob(this.db, this.table, s.key, s, { ifAbsent: true, attributes: { revision: s.revision } });
+  }
+
+  /** A desired snapshot by key, or undefined. */
+  async getDesired(key: string): Promise<DesiredSnapshot | undefined> {
+    return getBlob<DesiredSnapshot>(this.db, this.table, key);
+  }
+
+  /** The observed drift state of `cluster`, or undefined before its first reconcile. */
+  async getObserved(cluster: string): Promise<ObservedState | undefined> {
+    return getBlob<ObservedState>(this.db, this.table, `observed#${cluster}`);
+  }
+
+  /** Replaces the observed drift state of `cluster`. */
+  async putObserved(cluster: string, o: ObservedState): Promise<void> {
+    await putBlob(this.db, this.table, `observed#${cluster}`, o);
+  }
+}
