@@ -29,6 +29,8 @@ export interface ClusterStatus {
   counts: ResourceCounts;
   /** Key of the last good desired snapshot (`desired#...` in the snapshots table). */
   snapshotKey?: string;
+  /** Revision last server-side applied (sync policy `apply`); a new revision is applied once. */
+  appliedRevision?: string;
   /** Digest of the observed drift state (changes only when some resource's drift changes). */
   observedDigest?: string;
   /** ISO time the last reconcile finished. */

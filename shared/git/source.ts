@@ -39,6 +39,19 @@ export class SourceError extends Error {
   }
 }
 
+/**
+ * Turns isomorphic-git's HTTP errors that no retry can fix (404 repository not found,
+ * 401/403 credentials refused) into a SourceError; anything else (network, 5xx) is rethrown
+ * so the task is retried.
+ */
+function permanent(err: unknown, url: string): never {
+  const e = err as { code?: string; data?: { statusCode?: number } };
+  const status = e?.code === "HttpError" ? e.data?.statusCode : undefined;
+  if (status === 404) throw new SourceError(`repository ${url} not found (HTTP 404)`);
+  if (status === 401 || status === 403) throw new SourceError(`repository ${url} refused the credentials (HTTP ${status})`);
+  throw err;
+}
+
 /** Fetches and reads revisions of remote repositories. */
 export class GitSource {
   /** Number of network round trips (ref listings and fetches) made, for tests and benchmarks. */
@@ -56,11 +69,11 @@ export class GitSource {
 
   /**
    * The commit SHA at the head of `branch` on the remote: one ref listing, nothing fetched.
-   * @throws SourceError when the branch does not exist; network / auth errors as thrown by isomorphic-git.
+   * @throws SourceError when the branch or repository does not exist or credentials are refused; network errors as thrown by isomorphic-git.
    */
   async resolveBranch(url: string, branch: string, auth?: GitAuth): Promise<string> {
     this.requests++;
-    const refs = await git.listServerRefs({ http, url, prefix: `refs/heads/${branch}`, onAuth: this.onAuth(auth) });
+    const refs = await git.listServerRefs({ http, url, prefix: `refs/heads/${branch}`, onAuth: this.onAuth(auth) }).catch((e: unknown) => permanent(e, url));
     const ref = refs.find((r) => r.ref === `refs/heads/${branch}`);
     if (!ref) throw new SourceError(`branch "${branch}" not found in ${url}`);
     return ref.oid;
@@ -88,7 +101,7 @@ export class GitSource {
     for (const depth of [1, 20, 200, undefined]) {
       if (await this.hasCommit(gitdir, revision)) return;
       this.requests++;
-      await git.fetch({ ...common, ref: branch, depth, ...(depth === undefined ? { relative: false } : {}) });
+      await git.fetch({ ...common, ref: branch, depth }).catch((e: unknown) => permanent(e, url));
     }
     if (!(await this.hasCommit(gitdir, revision))) throw new SourceError(`revision ${revision} not found in ${url} (branch ${branch})`);
   }

@@ -45,7 +45,7 @@ export interface ReconcileDeps {
   snapshots: SnapshotStore;
   events: EventStore;
   git: GitSource;
-  /** Opens the cluster's API (a fresh client per reconcile; closed by the caller of `reconcileCluster`? no: by it). */
+  /** Opens the cluster's API: a fresh client per reconcile, closed by `reconcileCluster` when done. */
   connect(access: ClusterAccess): ResourceApi;
   /** Credentials for a repository URL, if it is private. */
   gitAuth?(repoUrl: string): Promise<GitAuth | undefined>;
@@ -123,20 +123,22 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     throw err;
   }
 
-  // 2. the desired state: rendered once per (repo, revision, path, options)
+  // 2. the desired state: rendered once per (repo, revision, path, options). A stored
+  //    snapshot has Secret values redacted, so applying a new revision renders from Git.
   const options = { type: spec.source.type, recursive: spec.source.recursive };
   const key = snapshotKey({ repoUrl: spec.source.repoUrl, revision, path: spec.source.path, options });
+  const mustApply = spec.syncPolicy === "apply" && rec.status.appliedRevision !== revision;
   let desired: DesiredObject[];
-  let snapshot = spec.syncPolicy === "apply" ? undefined : await deps.snapshots.getDesired(key);
-  if (snapshot) {
-    desired = snapshot.objects;
+  const stored = mustApply ? undefined : await deps.snapshots.getDesired(key);
+  if (stored) {
+    desired = stored.objects;
   } else {
     try {
       await deps.git.fetch(spec.source.repoUrl, revision, spec.source.branch, auth);
       const { files, warnings: readWarnings } = await deps.git.readFiles(spec.source.repoUrl, revision, spec.source.path);
       const rendered = renderDirectory(files, { path: spec.source.path, recursive: spec.source.recursive });
       desired = rendered.objects;
-      snapshot = {
+      const snapshot: DesiredSnapshot = {
         key,
         repoUrl: spec.source.repoUrl,
         revision,
@@ -165,8 +167,10 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     let drift = diffAll(objects.map(redactSecret), live.map(redactSecret), { isOwned });
     let applied = 0;
 
-    // 4. sync policy `apply`: server-side apply what differs, then look again
-    if (spec.syncPolicy === "apply" && drift.some((d) => d.state === "Modified" || d.state === "Missing")) {
+    // 4. sync policy `apply`: a revision not applied yet is server-side applied where it
+    //    differs, then the live state is read again. Like Argo CD's automated sync without
+    //    selfHeal, later live edits at the same revision are recorded as drift, not reverted.
+    if (mustApply && drift.some((d) => d.state === "Modified" || d.state === "Missing")) {
       const todo = new Set(drift.filter((d) => d.state === "Modified" || d.state === "Missing").map((d) => d.key));
       for (const o of objects) {
         if (!todo.has(resourceKey(o))) continue;
@@ -196,6 +200,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
       revision,
       counts,
       snapshotKey: key,
+      appliedRevision: mustApply ? revision : rec.status.appliedRevision,
       observedDigest: digest,
       lastSuccessAt: new Date(now()).toISOString(),
     };

@@ -1,0 +1,43 @@
+/**
+ * Real GitHub push payloads (from @octokit/webhooks-examples) pointed at the test bed's Git
+ * server, signed with @octokit/webhooks-methods, delivered over HTTP.
+ */
+import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import { sign } from "@octokit/webhooks-methods";
+
+const require = createRequire(import.meta.url);
+const examples = require("@octokit/webhooks-examples") as { name: string; examples: Record<string, unknown>[] }[];
+
+/** A real push payload (GitHub's example for a branch push) rewritten for `repoUrl`, `branch`, `before` → `after`. */
+export function pushPayload(repoUrl: string, branch: string, before: string, after: string): Record<string, unknown> {
+  const push = examples.find((e) => e.name === "push")!.examples.find((p) => String(p.ref).startsWith("refs/heads/"))!;
+  const copy = structuredClone(push) as Record<string, unknown> & { repository: Record<string, unknown> };
+  const name = new URL(repoUrl).pathname.replace(/^\//, "").replace(/\.git$/, "");
+  copy.ref = `refs/heads/${branch}`;
+  copy.before = before;
+  copy.after = after;
+  copy.deleted = false;
+  copy.repository = { ...copy.repository, name, full_name: `local/${name}`, clone_url: repoUrl, html_url: repoUrl.replace(/\.git$/, ""), git_url: repoUrl.replace(/^https?:/, "git:"), ssh_url: `git@127.0.0.1:${name}.git` };
+  return copy;
+}
+
+/** Options of one delivery; `signature: null` sends none, a string sends that one. */
+export interface DeliveryOptions {
+  secret: string;
+  event?: string;
+  delivery?: string;
+  signature?: string | null;
+  rawBody?: string;
+}
+
+/** POSTs a delivery as GitHub does and returns the status and JSON answer. */
+export async function deliver(url: string, payload: unknown, o: DeliveryOptions): Promise<{ status: number; body: Record<string, unknown>; delivery: string }> {
+  const body = o.rawBody ?? JSON.stringify(payload);
+  const delivery = o.delivery ?? randomUUID();
+  const headers: Record<string, string> = { "content-type": "application/json", "x-github-event": o.event ?? "push", "x-github-delivery": delivery, "user-agent": "GitHub-Hookshot/test" };
+  const signature = o.signature === undefined ? await sign(o.secret, body) : o.signature;
+  if (signature !== null) headers["x-hub-signature-256"] = signature;
+  const res = await fetch(url, { method: "POST", headers, body });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, delivery };
+}
