@@ -11,8 +11,8 @@ import { EventStore } from "./store/events.js";
 import { DeliveryStore } from "./store/deliveries.js";
 import { sqsClient, TaskQueue } from "./queue/tasks.js";
 import { GitSource } from "./git/source.js";
-import { KubeClient, kubeConfigFor } from "./kube/client.js";
-import { ResourceApi } from "./kube/resources.js";
+import { connectCluster } from "./kube/connect.js";
+import type { ResourceApi } from "./kube/resources.js";
 import type { ClusterAccess } from "./cluster/spec.js";
 import type { ReconcileDeps } from "./reconcile/reconcile.js";
 
@@ -25,8 +25,8 @@ export interface Services {
   deliveries: DeliveryStore;
   queue?: TaskQueue;
   git: GitSource;
-  /** Opens a cluster's API with its access spec. */
-  connect(access: ClusterAccess): ResourceApi;
+  /** Opens a cluster's API with its access spec (kubeconfig, server + token, EKS). */
+  connect(access: ClusterAccess): Promise<ResourceApi>;
 }
 
 /** Builds the services from `config` (default: the environment, see `shared/config.ts`). */
@@ -40,7 +40,7 @@ export function createServices(config: ConvergeConfig = loadConfig()): Services 
     deliveries: new DeliveryStore(db, config.tables.deliveries),
     queue: config.queueUrl ? new TaskQueue(sqsClient(config), config.queueUrl) : undefined,
     git: new GitSource(config.workDir),
-    connect: (access) => new ResourceApi(new KubeClient(kubeConfigFor(access))),
+    connect: connectCluster,
   };
 }
 

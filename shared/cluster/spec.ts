@@ -59,7 +59,9 @@ export const SourceSchema = z.object({
  * How to reach the cluster's API server:
  * - `kubeconfig`: a kubeconfig file readable where the reconcile runs (local mode), optional context;
  * - `server`: an API server URL, a CA bundle file, and the NAME of an environment variable
- *   holding a bearer token (the token itself is never stored).
+ *   holding a bearer token (the token itself is never stored);
+ * - `eks`: an Amazon EKS cluster by name and region (endpoint and CA from DescribeCluster, a
+ *   short-lived IAM token), optionally through a role to assume (cross-account).
  */
 export const AccessSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("kubeconfig"), kubeconfig: z.string().min(1), context: z.string().min(1).optional() }),
@@ -69,6 +71,12 @@ export const AccessSchema = z.discriminatedUnion("type", [
     caFile: z.string().min(1).optional(),
     tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "tokenEnv must be an environment variable name").optional(),
     insecureSkipTlsVerify: z.boolean().default(false),
+  }),
+  z.object({
+    type: z.literal("eks"),
+    clusterName: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/, "EKS cluster names are 1-100 letters, digits, '-' and '_'"),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "invalid AWS region"),
+    roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "invalid IAM role ARN").optional(),
   }),
 ]);
 

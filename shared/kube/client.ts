@@ -32,13 +32,13 @@ export class ClusterUnreachableError extends Error {
 }
 
 /**
- * Builds a KubeConfig for a cluster's access spec.
+ * Builds a KubeConfig for a kubeconfig or server access spec (EKS: see `connect.ts`).
  * `kubeconfig`: loads the file, switching to `context` when given.
  * `server`: a single-cluster config; the bearer token is read from the environment variable
  * named by `tokenEnv` at call time, never stored.
  * @throws Error when the file cannot be read or the context does not exist.
  */
-export function kubeConfigFor(access: ClusterAccess, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+export function kubeConfigFor(access: Exclude<ClusterAccess, { type: "eks" }>, env: NodeJS.ProcessEnv = process.env): KubeConfig {
   const kc = new KubeConfig();
   if (access.type === "kubeconfig") {
     kc.loadFromFile(access.kubeconfig);

@@ -46,7 +46,7 @@ export interface ReconcileDeps {
   events: EventStore;
   git: GitSource;
   /** Opens the cluster's API: a fresh client per reconcile, closed by `reconcileCluster` when done. */
-  connect(access: ClusterAccess): ResourceApi;
+  connect(access: ClusterAccess): Promise<ResourceApi>;
   /** Credentials for a repository URL, if it is private. */
   gitAuth?(repoUrl: string): Promise<GitAuth | undefined>;
   log?: Log;
@@ -157,7 +157,12 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
   }
 
   // 3. the live state, compared with the desired state
-  const api = deps.connect(spec.access);
+  let api: ResourceApi;
+  try {
+    api = await deps.connect(spec.access);
+  } catch (err) {
+    return failed("Unknown", `cannot open the cluster API: ${(err as Error).message}`, revision);
+  }
   try {
     const objects = await placeInNamespaces(api, desired.map((d) => d.object), spec.namespace);
     const previous = rec.status.snapshotKey && rec.status.snapshotKey !== key ? await deps.snapshots.getDesired(rec.status.snapshotKey) : undefined;

@@ -29,11 +29,11 @@ test("clusters: get, paginated list of all, and tracking repo+branch through the
   assert.equal(page.clusters.length, 10);
   assert.ok(page.cursor);
   const seen = new Set(page.clusters.map((c) => c.name));
-  let cursor = page.cursor;
+  let cursor: string = page.cursor;
   while (cursor) {
     const next = await s.list({ limit: 10, cursor });
     for (const c of next.clusters) seen.add(c.name);
-    cursor = next.cursor;
+    cursor = next.cursor ?? "";
   }
   assert.equal(seen.size, 25);
   const tracking = await s.trackingRepo("git@github.com:acme/deploy", "main");
