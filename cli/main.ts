@@ -71,7 +71,7 @@ function driftedCount(c: ClusterRecord): number | undefined {
  * Runs the CLI with `argv` (as in process.argv). Output goes to `out` / `err`.
  * @returns the exit code: 0 success, 1 failure, 2 invalid input.
  */
-export async function main(argv: string[], out = (s: string) => process.stdout.write(s + "\n"), err = (s: string) => process.stderr.write(s + "\n")): Promise<number> {
+export async function main(argv: string[], out: (s: string) => void = (s) => void process.stdout.write(s + "\n"), err: (s: string) => void = (s) => void process.stderr.write(s + "\n")): Promise<number> {
   let services: Services | undefined;
   const svc = () => (services ??= createServices());
   const program = new Command("converge")
