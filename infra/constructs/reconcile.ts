@@ -1,0 +1,41 @@
+/**
+ * The reconcile function: consumes the FIFO queue in batches of 10 with partial batch
+ * failures, has the kubectl/helm layer of `@aws-cdk/lambda-layer-kubectl-v34` (x86_64
+ * binaries, so the function is x86_64), and ephemeral storage for Git fetches.
+ */
+import { Duration, Size } from "aws-cdk-lib";
+import { Architecture } from "aws-cdk-lib/aws-lambda";
+import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { KubectlV34Layer } from "@aws-cdk/lambda-layer-kubectl-v34";
+import { Construct } from "constructs";
+import { convergeFunction } from "./function-defaults.js";
+import type { ConvergeTables } from "./tables.js";
+import type { ReconcileQueue } from "./queue.js";
+
+/** Timeout of one reconcile invocation (a batch of up to 10 clusters). */
+export const RECONCILE_TIMEOUT = Duration.minutes(5);
+
+export interface ReconcileProps {
+  tables: ConvergeTables;
+  queue: ReconcileQueue;
+}
+
+/** Reconcile function with its queue subscription and layer. */
+export class Reconcile extends Construct {
+  readonly fn: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: ReconcileProps) {
+    super(scope, id);
+    this.fn = convergeFunction(this, "Function", "reconcile", {
+      timeout: RECONCILE_TIMEOUT,
+      memorySize: 1024,
+      ephemeralStorageSize: Size.gibibytes(2),
+      architecture: Architecture.X86_64,
+      layers: [new KubectlV34Layer(this, "KubectlLayer")],
+      environment: { ...props.tables.environment(), CONVERGE_WORK_DIR: "/tmp/converge" },
+    });
+    for (const t of [props.tables.tables.clusters, props.tables.tables.snapshots, props.tables.tables.events]) t.grantReadWriteData(this.fn);
+    this.fn.addEventSource(new SqsEventSource(props.queue.queue, { batchSize: 10, reportBatchItemFailures: true }));
+  }
+}

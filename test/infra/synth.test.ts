@@ -1,0 +1,93 @@
+/**
+ * The CDK app synthesized offline (no AWS credentials; functions bundled by local esbuild),
+ * asserted on its CloudFormation template.
+ */
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { ConvergeStack } from "../../infra/converge-stack.js";
+import { TABLES } from "../../shared/store/schema.js";
+import { RECONCILE_TIMEOUT } from "../../infra/constructs/reconcile.js";
+
+let template: Template;
+let json: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+
+before(() => {
+  for (const k of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "CDK_DEFAULT_ACCOUNT"]) delete process.env[k];
+  const app = new App();
+  template = Template.fromStack(new ConvergeStack(app, "Converge"));
+  json = template.toJSON() as typeof json;
+});
+
+const ofType = (t: string) => Object.values(json.Resources).filter((r) => r.Type === t);
+
+test("the four tables follow shared/store/schema.ts: keys, indexes, TTL, on-demand, PITR, retained", () => {
+  const tables = ofType("AWS::DynamoDB::Table");
+  assert.equal(tables.length, 4);
+  for (const spec of Object.values(TABLES)) {
+    const keys = [{ AttributeName: spec.partitionKey.name, KeyType: "HASH" }, ...(spec.sortKey ? [{ AttributeName: spec.sortKey.name, KeyType: "RANGE" }] : [])];
+    const match = tables.filter((t) => JSON.stringify(t.Properties.KeySchema) === JSON.stringify(keys) && ((t.Properties.GlobalSecondaryIndexes as unknown[] | undefined)?.length ?? 0) === spec.indexes.length);
+    assert.equal(match.length, 1, `one table keyed ${JSON.stringify(keys)} with ${spec.indexes.length} indexes`);
+    const p = match[0]!.Properties;
+    assert.equal(p.BillingMode, "PAY_PER_REQUEST");
+    assert.deepEqual(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+    if (spec.ttlAttribute) assert.deepEqual(p.TimeToLiveSpecification, { AttributeName: spec.ttlAttribute, Enabled: true });
+    const gsis = (p.GlobalSecondaryIndexes ?? []) as { IndexName: string; KeySchema: { AttributeName: string }[]; Projection: { ProjectionType: string } }[];
+    for (const i of spec.indexes) {
+      const g = gsis.find((x) => x.IndexName === i.name);
+      assert.ok(g, `index ${i.name}`);
+      assert.deepEqual(g.KeySchema.map((k) => k.AttributeName), [i.partitionKey.name, ...(i.sortKey ? [i.sortKey.name] : [])]);
+      assert.equal(g.Projection.ProjectionType, "ALL");
+    }
+  }
+  template.allResources("AWS::DynamoDB::Table", { DeletionPolicy: "Retain" });
+});
+
+test("the FIFO queue: explicit dedup ids, a FIFO DLQ after 5 receives, visibility 6x the reconcile timeout", () => {
+  template.hasResourceProperties("AWS::SQS::Queue", {
+    QueueName: "converge-reconcile.fifo",
+    FifoQueue: true,
+    ContentBasedDeduplication: false,
+    VisibilityTimeout: RECONCILE_TIMEOUT.toSeconds() * 6,
+    RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
+  });
+  template.hasResourceProperties("AWS::SQS::Queue", { QueueName: "converge-reconcile-dlq.fifo", FifoQueue: true });
+});
+
+test("three functions on nodejs22.x with their configuration; reconcile reports batch item failures", () => {
+  const fns = ofType("AWS::Lambda::Function").filter((f) => (f.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.POWERTOOLS_SERVICE_NAME === "converge");
+  assert.equal(fns.length, 3);
+  for (const f of fns) {
+    assert.equal(f.Properties.Runtime, "nodejs22.x");
+    const vars = (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    for (const v of ["CONVERGE_CLUSTERS_TABLE", "CONVERGE_SNAPSHOTS_TABLE", "CONVERGE_EVENTS_TABLE", "CONVERGE_DELIVERIES_TABLE"]) assert.ok(vars[v], v);
+    assert.deepEqual(f.Properties.TracingConfig, { Mode: "Active" });
+  }
+  const reconcile = fns.find((f) => f.Properties.Timeout === RECONCILE_TIMEOUT.toSeconds());
+  assert.ok(reconcile, "the reconcile function");
+  assert.deepEqual(reconcile.Properties.Architectures, ["x86_64"], "matches the x86_64 kubectl layer");
+  assert.equal((reconcile.Properties.Layers as unknown[]).length, 1);
+  assert.deepEqual(reconcile.Properties.EphemeralStorage, { Size: 2048 });
+  template.hasResourceProperties("AWS::Lambda::EventSourceMapping", { BatchSize: 10, FunctionResponseTypes: ["ReportBatchItemFailures"] });
+  const webhook = fns.find((f) => (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables.CONVERGE_WEBHOOK_SECRET_ARN);
+  assert.ok(webhook, "the webhook function reads its secret from Secrets Manager");
+  assert.equal((webhook.Properties.Environment as { Variables: Record<string, unknown> }).Variables.CONVERGE_WEBHOOK_MAX_BYTES, String(2 * 1024 * 1024));
+});
+
+test("the webhook has a Function URL, the tick a one-minute EventBridge Scheduler schedule", () => {
+  template.hasResourceProperties("AWS::Lambda::Url", { AuthType: "NONE" });
+  template.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(1 minute)" });
+  template.resourceCountIs("AWS::SecretsManager::Secret", 1);
+});
+
+test("least privilege: no wildcard DynamoDB, SQS or Secrets Manager actions or resources", () => {
+  for (const p of ofType("AWS::IAM::Policy")) {
+    const statements = (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement;
+    for (const s of statements) {
+      const actions = ([] as string[]).concat(s.Action);
+      for (const a of actions) assert.ok(!/^(dynamodb|sqs|secretsmanager):\*$/.test(a), `wildcard action ${a}`);
+      if (actions.some((a) => /^(dynamodb|sqs|secretsmanager):/.test(a))) assert.notEqual(s.Resource, "*", `${actions.join(",")} on *`);
+    }
+  }
+});
