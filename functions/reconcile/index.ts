@@ -39,5 +39,6 @@ async function record(r: SQSRecord): Promise<void> {
 
 /** SQS batch handler returning `batchItemFailures`. */
 export const handler = middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processPartialResponse(event, record, processor, { context }),
+  // every failure is reported per message, also when all fail (same retry as a throw)
+  processPartialResponse(event, record, processor, { context, throwOnFullBatchFailure: false }),
 );

@@ -91,7 +91,8 @@ export class GitSource {
     if (await this.hasCommit(gitdir, revision)) return;
     await fs.promises.mkdir(gitdir, { recursive: true });
     await git.init({ fs, gitdir, bare: true });
-    const common = { fs, http, gitdir, url, singleBranch: true, tags: false, onAuth: this.onAuth(auth) };
+    await git.addRemote({ fs, gitdir, remote: "origin", url, force: true });
+    const common = { fs, http, gitdir, remote: "origin", url, singleBranch: true, tags: false, onAuth: this.onAuth(auth) };
     try {
       this.requests++;
       await git.fetch({ ...common, ref: revision, remoteRef: revision, depth: 1 });

@@ -97,7 +97,8 @@ export interface ClusterHandle {
 }
 
 /**
- * Creates one kwok cluster per name (in parallel), each with 2 fake nodes, all state under a
+ * Creates one kwok cluster per name (sequentially: kwokctl picks ports without coordinating
+ * across processes), each with 2 fake nodes, all state under a
  * fresh folder (`KWOK_WORKDIR`), nothing in ~/.kwok or ~/.kube.
  * @throws Error with kwokctl's output when a cluster does not become ready within 120 s
  *   (clusters already created are deleted).
@@ -131,11 +132,14 @@ export async function startClusters(names: string[], o: { log?: (s: string) => v
     }
     return handle;
   };
-  const results = await Promise.allSettled(names.map(create));
-  const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
-  if (failed) {
-    await Promise.all(created.map((c) => c.stop()));
-    throw failed.reason;
+  // one after the other: concurrent kwokctl processes race for the same free ports
+  for (const name of names) {
+    try {
+      await create(name);
+    } catch (err) {
+      await Promise.all(created.map((c) => c.stop()));
+      throw err;
+    }
   }
   log(`${names.length} cluster(s) ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return created.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
