@@ -230,3 +230,22 @@ test("converge status and drift history show the central view from DynamoDB", as
   const json = JSON.parse((await cli("drift", "history", "--cluster", "guestbook", "-o", "json")).out) as { to: string }[];
   assert.deepEqual(json.map((e) => e.to), ["Modified", "Synced"]);
 });
+
+test("an applied object removed from Git becomes Extra (owned by this cluster's source); nothing is pruned", async () => {
+  repo.git("rm", "-q", "guestbook/broken.yaml", "guestbook/guestbook-ui-svc.yaml");
+  repo.git("commit", "-q", "-m", "fix guestbook, drop its Service");
+  const head = repo.push();
+  const r = await deliver(webhookUrl, pushPayload(repo.url, "master", repo.git("rev-parse", "HEAD~1"), head), { secret: SECRET });
+  assert.equal(r.body.enqueued, 2);
+  const { result } = await runQueue();
+  assert.deepEqual(result, { received: 2, failed: 0 });
+  const gb = (await iso.services.clusters.get("guestbook"))!;
+  assert.equal(gb.status.sync, "OutOfSync", JSON.stringify(gb.status));
+  assert.equal(gb.status.revision, head);
+  assert.deepEqual(gb.status.counts, { resources: 1, synced: 1, modified: 0, missing: 0, extra: 1 });
+  const last = (await iso.services.events.byCluster("guestbook")).at(-1)!;
+  assert.deepEqual([last.kind, last.name, last.from, last.to], ["Service", "guestbook-ui", "Synced", "Extra"]);
+  assert.match(kubectl(k1!, "-n", "loop-gb", "get", "service", "guestbook-ui", "-o", "name"), /guestbook-ui/, "prune comes later: the Service stays");
+  const foreign = (await iso.services.clusters.get("sockshop"))!;
+  assert.equal(foreign.status.counts.extra, 0, "objects not applied by this source (kube-root-ca.crt, ...) are never Extra");
+});
