@@ -4,6 +4,7 @@
  * and the git CLI talk to it as to a real host.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import * as http from "node:http";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
@@ -106,10 +107,13 @@ export function exampleBundle(): string {
  * Clones the example repository bundle into `<root>/argocd-example-apps.git` (bare, branch
  * `master`) and lets it serve any SHA and accept pushes.
  * @returns the bare repository's folder.
+ * @throws Error naming the expected path when the bundle is missing.
  */
 export function prepareExampleRepo(root: string): string {
   const bare = join(root, "argocd-example-apps.git");
-  execFileSync("git", ["clone", "-q", "--bare", exampleBundle(), bare]);
+  const bundle = exampleBundle();
+  if (!existsSync(bundle)) throw new Error(`example repository bundle not found at ${bundle}: the project expects ../shared/fixtures beside it, or set CONVERGE_FIXTURES_DIR`);
+  execFileSync("git", ["clone", "-q", "--bare", bundle, bare]);
   for (const [k, v] of [["uploadpack.allowAnySHA1InWant", "true"], ["uploadpack.allowReachableSHA1InWant", "true"], ["http.receivepack", "true"]] as const) {
     execFileSync("git", ["-C", bare, "config", k, v]);
   }
