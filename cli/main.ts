@@ -134,10 +134,11 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
       if (o.output === "json") return void out(JSON.stringify(all.map((c) => ({ name: c.name, ...c.status })), null, 2));
       out(
         table(
-          ["NAME", "SYNC", "REVISION", "RESOURCES", "DRIFTED", "MODIFIED", "MISSING", "EXTRA", "LAST RECONCILE", "MESSAGE"],
+          ["NAME", "SYNC", "HEALTH", "REVISION", "RESOURCES", "DRIFTED", "MODIFIED", "MISSING", "EXTRA", "LAST RECONCILE", "MESSAGE"],
           all.map((c) => [
             c.name,
             c.status.sync,
+            c.status.health,
             c.status.revision?.slice(0, 12),
             c.status.counts.resources,
             driftedCount(c),

@@ -55,6 +55,8 @@ export interface ResourceDrift {
   state: DriftState;
   /** Changed fields, only for `Modified`, sorted by path. */
   changes: FieldChange[];
+  /** Health of the live object (see shared/health), when its kind has a health check. */
+  health?: { status: string; message?: string };
 }
 
 /**

@@ -2,6 +2,7 @@
  * The status Converge keeps for each cluster: the central view's row.
  */
 import type { SourceLocation, SyncStatus } from "../model.js";
+import type { HealthStatus } from "../health/index.js";
 
 /** Resource counts of the last reconcile that computed drift. */
 export interface ResourceCounts {
@@ -23,6 +24,10 @@ export interface ClusterStatus {
   sync: SyncStatus;
   /** Commit SHA of the desired state last reconciled (or attempted, on Error). */
   revision?: string;
+  /** Worst health of the desired resources (Argo CD's rule); absent before the first successful reconcile. */
+  health?: HealthStatus;
+  /** Number of resources per health status (kinds without a health check are not counted). */
+  healthCounts?: Partial<Record<HealthStatus, number>>;
   /** Human-readable cause for Unknown / Error. */
   message?: string;
   errorSource?: SourceLocation;

@@ -13,6 +13,8 @@ export const METRIC = {
   outOfSync: "OutOfSync",
   errors: "ReconcileErrors",
   duration: "ReconcileDuration",
+  health: "Health",
+  degraded: "DegradedResources",
 } as const;
 
 /** CloudWatch namespace of every Converge metric. */
@@ -25,6 +27,9 @@ export interface ReconcileMeasurement {
   drifted?: number;
   missing?: number;
   outOfSync?: boolean;
+  /** Cluster health as its index in HEALTH_ORDER: 0 Healthy, 1 Suspended, 2 Progressing, 3 Missing, 4 Degraded, 5 Unknown. */
+  health?: number;
+  degraded?: number;
   /** 1 when the reconcile ended in Error or Unknown. */
   error: boolean;
   durationMs: number;
@@ -43,6 +48,8 @@ export function publishReconcileMetrics(m: ReconcileMeasurement): void {
   if (m.drifted !== undefined) metrics.addMetric(METRIC.drifted, MetricUnit.Count, m.drifted);
   if (m.missing !== undefined) metrics.addMetric(METRIC.missing, MetricUnit.Count, m.missing);
   if (m.outOfSync !== undefined) metrics.addMetric(METRIC.outOfSync, MetricUnit.Count, m.outOfSync ? 1 : 0);
+  if (m.health !== undefined) metrics.addMetric(METRIC.health, MetricUnit.Count, m.health);
+  if (m.degraded !== undefined) metrics.addMetric(METRIC.degraded, MetricUnit.Count, m.degraded);
   metrics.addMetric(METRIC.errors, MetricUnit.Count, m.error ? 1 : 0);
   metrics.addMetric(METRIC.duration, MetricUnit.Milliseconds, m.durationMs);
   metrics.publishStoredMetrics();

@@ -28,6 +28,7 @@ import type { ClusterStatus, ResourceCounts } from "../cluster/status.js";
 import type { ClusterAccess } from "../cluster/spec.js";
 import type { ReconcileTask } from "../queue/tasks.js";
 import { publishReconcileMetrics } from "../metrics/emf.js";
+import { HEALTH_ORDER, resourceHealth, worstHealth, type HealthStatus } from "../health/index.js";
 
 /** Annotation Converge sets on what it applies: `<cluster>:<resource key>`; marks objects owned by this source (for Extra). */
 export const TRACKING_ANNOTATION = "converge.dev/tracking-id";
@@ -107,6 +108,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
       outOfSync: drifted === undefined ? undefined : status.sync === "OutOfSync",
       error: status.sync === "Error" || status.sync === "Unknown",
       durationMs: status.durationMs,
+      ...(drifted !== undefined && status.health ? { health: HEALTH_ORDER.indexOf(status.health), degraded: status.healthCounts?.Degraded ?? 0 } : {}),
     });
     log.info("reconciled", { cluster: rec.name, sync: status.sync, revision: status.revision, counts: status.counts, durationMs: status.durationMs, events: rest.events.length });
     return { cluster: rec.name, status, ...rest };
@@ -198,12 +200,24 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
       await deps.events.put(events);
       await deps.snapshots.putObserved(rec.name, observed);
     }
+    // 6. health of every desired resource (live object, or Missing)
+    const liveByKey = new Map(live.map((o) => [resourceKey(o), o]));
+    const healthCounts: Partial<Record<HealthStatus, number>> = {};
+    for (const d of drift) {
+      if (d.state === "Extra") continue;
+      const h = resourceHealth(d.kind, d.apiVersion, liveByKey.get(d.key));
+      if (!h) continue;
+      d.health = h;
+      healthCounts[h.status] = (healthCounts[h.status] ?? 0) + 1;
+    }
     const counts = countsOf(drift, objects.length);
     const synced = counts.modified + counts.missing + counts.extra === 0;
     const status: ClusterStatus = {
       sync: synced ? "Synced" : "OutOfSync",
       revision,
       counts,
+      health: worstHealth(Object.keys(healthCounts) as HealthStatus[]),
+      healthCounts,
       snapshotKey: key,
       appliedRevision: mustApply ? revision : rec.status.appliedRevision,
       observedDigest: digest,

@@ -138,6 +138,8 @@ test("reconcile applies the pushed revision; both clusters are Synced; EMF metri
   assert.equal(gbMetrics.DriftedResources, 0);
   assert.equal(gbMetrics.OutOfSync, 0);
   assert.equal(gbMetrics.ReconcileErrors, 0);
+  assert.equal(typeof gbMetrics.Health, "number");
+  assert.equal(gbMetrics.DegradedResources, 0);
   assert.equal(typeof gbMetrics.ReconcileDuration, "number");
   const meta = (gbMetrics._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] }).CloudWatchMetrics[0]!;
   assert.equal(meta.Namespace, "Converge");
@@ -216,11 +218,11 @@ test("malformed YAML puts that cluster in Error with file and line; its last goo
 test("converge status and drift history show the central view from DynamoDB", async () => {
   const status = await cli("status");
   assert.equal(status.code, 0, status.err);
-  assert.match(status.out, /^NAME +SYNC +REVISION/m);
-  assert.match(status.out, /^guestbook +Error /m);
-  assert.match(status.out, /^sockshop +Synced +[0-9a-f]{12} +29 +0 /m);
-  assert.match(status.out, /^other-branch +Error .*branch "dev" not found/m);
-  assert.match(status.out, /^other-repo +Error .*not found/m);
+  assert.match(status.out, /^NAME +SYNC +HEALTH +REVISION/m);
+  assert.match(status.out, /^guestbook +Error +Healthy /m, "Error keeps the last known health");
+  assert.match(status.out, /^sockshop +Synced +Progressing +[0-9a-f]{12} +29 +0 /m, "the Ingress never gets an address on kwok");
+  assert.match(status.out, /^other-branch +Error +- .*branch "dev" not found/m);
+  assert.match(status.out, /^other-repo +Error +- .*not found/m);
   const history = await cli("drift", "history", "--cluster", "guestbook", "--since", "1h");
   assert.equal(history.code, 0, history.err);
   const rows = history.out.trim().split("\n");
