@@ -12,6 +12,9 @@ import { formatDuration, parseDuration, MIN_INTERVAL_SECONDS, ValidationError, t
 import { ClusterExistsError, ClusterNotFoundError, type ClusterRecord } from "../shared/store/clusters.js";
 import { tick } from "../shared/schedule/tick.js";
 import { ago, table, time } from "./format.js";
+import { diffCluster, diffFiles, type DiffResult } from "../shared/reconcile/diff-cluster.js";
+import { resourceReport } from "../shared/diff/report.js";
+import { reconcileDeps } from "../shared/services.js";
 
 /** Thrown for invalid command-line input; printed without a stack, exit code 2. */
 export class UsageError extends Error {}
@@ -69,7 +72,7 @@ function driftedCount(c: ClusterRecord): number | undefined {
 
 /**
  * Runs the CLI with `argv` (as in process.argv). Output goes to `out` / `err`.
- * @returns the exit code: 0 success, 1 failure, 2 invalid input.
+ * @returns the exit code: 0 success, 1 drift found (`diff`), 2 invalid input or failure.
  */
 export async function main(argv: string[], out: (s: string) => void = (s) => void process.stdout.write(s + "\n"), err: (s: string) => void = (s) => void process.stderr.write(s + "\n")): Promise<number> {
   let services: Services | undefined;
@@ -177,6 +180,33 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
       );
     });
 
+  let exitCode = 0;
+  program
+    .command("diff")
+    .description("show drift now, like kubectl diff: exit 0 in sync, 1 drift found, 2 or more on error")
+    .option("--cluster <name>", "a registered cluster: its Git branch head against its live state")
+    .option("--revision <sha>", "with --cluster: this commit instead of the branch head")
+    .option("--desired <file|dir>", "offline: desired manifests")
+    .option("--live <file|dir>", "offline: live manifests (e.g. kubectl get -o yaml)")
+    .option("--namespace <ns>", "offline: namespace of namespaced objects that have none", "default")
+    .option("--all", "also list Synced resources")
+    .addOption(new Option("-o, --output <format>", "text or json").choices(["text", "json"]).default("text"))
+    .action(async (o: { cluster?: string; revision?: string; desired?: string; live?: string; namespace: string; all?: boolean; output: string }) => {
+      if (o.cluster && (o.desired || o.live)) throw new UsageError("give --cluster, or --desired and --live, not both");
+      let r: DiffResult;
+      if (o.cluster) r = await diffCluster(reconcileDeps(svc()), o.cluster, o.revision);
+      else if (o.desired && o.live) r = diffFiles(resolve(o.desired), resolve(o.live), o.namespace);
+      else throw new UsageError("give --cluster <name>, or --desired <file|dir> and --live <file|dir>");
+      const drifted = r.drift.filter((d) => d.state !== "Synced");
+      exitCode = drifted.length > 0 ? 1 : 0;
+      if (o.output === "json") {
+        return void out(JSON.stringify({ revision: r.revision, inSync: drifted.length === 0, resources: (o.all ? r.drift : drifted) }, null, 2));
+      }
+      for (const d of o.all ? r.drift : drifted) out(resourceReport(d, r.desired.get(d.key), r.live.get(d.key)) + "\n");
+      const n = (s: string) => r.drift.filter((d) => d.state === s).length;
+      out(`${r.drift.length} resources: ${n("Synced")} Synced, ${n("Modified")} Modified, ${n("Missing")} Missing, ${n("Extra")} Extra${r.revision ? ` at ${r.revision.slice(0, 12)}` : ""}`);
+    });
+
   program
     .command("tick")
     .description("enqueue a reconcile for every cluster whose interval elapsed (what the scheduled tick function does); --all enqueues every cluster now")
@@ -190,7 +220,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
 
   try {
     await program.parseAsync(argv);
-    return 0;
+    return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof UsageError || e instanceof ValidationError || e instanceof ClusterExistsError || e instanceof ClusterNotFoundError) {
@@ -199,6 +229,6 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     }
     const msg = (e as Error).message ?? String(e);
     err(`error: ${msg}`);
-    return 1;
+    return 2;
   }
 }

@@ -39,7 +39,8 @@ function quantityContext(path: string): boolean {
   return QUANTITY_PARENTS.has(parent) || QUANTITY_KEYS.has(last);
 }
 
-function listKey(items: Json[]): ((item: Json) => string) | undefined {
+/** The merge key of a list (items by `name`, ports by `containerPort`+`protocol`, service ports by `port`+`protocol`), or undefined: match by position. */
+export function listKey(items: Json[]): ((item: Json) => string) | undefined {
   if (items.length === 0) return undefined;
   if (items.every((i) => isMap(i) && typeof i.name === "string")) return (i) => `name=${(i as Record<string, Json>).name as string}`;
   if (items.every((i) => isMap(i) && i.containerPort !== undefined)) return (i) => `containerPort=${String((i as Record<string, Json>).containerPort)},protocol=${String((i as Record<string, Json>).protocol ?? "TCP")}`;
@@ -100,8 +101,14 @@ function driftOf(o: KubeObject, state: ResourceDrift["state"], changes: FieldCha
  */
 export function diffObject(desired: KubeObject, live: KubeObject | undefined): ResourceDrift {
   if (!live) return driftOf(desired, "Missing");
-  const d = redactSecret(desired);
+  let d = redactSecret(desired);
   const l = redactSecret(normalizeLive(live));
+  // an aggregated ClusterRole's rules are written by the aggregation controller, not by Git
+  // (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#aggregated-clusterroles)
+  if (d.kind === "ClusterRole" && d.aggregationRule) {
+    const { rules: _rules, ...rest } = d;
+    d = rest as KubeObject;
+  }
   const changes: FieldChange[] = [];
   const { apiVersion: _a, kind: _k, ...fields } = d;
   for (const k of Object.keys(fields).sort()) compareValue(fields[k], (l as Record<string, Json>)[k], k, changes);

@@ -97,6 +97,18 @@ export class ResourceApi {
   }
 
   /**
+   * JSON merge patch dry-run of `obj` (https://www.rfc-editor.org/rfc/rfc7386): what the
+   * server would store, including structural-schema pruning of unknown custom resource fields,
+   * which server-side apply refuses instead ("field not declared in schema").
+   * @throws UnknownKindError, KubeApiError, ClusterUnreachableError.
+   */
+  async mergePatchDryRun(obj: KubeObject): Promise<KubeObject> {
+    const res = await this.resourceFor(obj.apiVersion, obj.kind);
+    const path = `${this.collectionPath(obj.apiVersion, res, obj.metadata.namespace)}/${encodeURIComponent(obj.metadata.name)}`;
+    return this.client.request<KubeObject>("PATCH", path, { body: obj, contentType: "application/merge-patch+json", query: { dryRun: "All", fieldManager: FIELD_MANAGER } });
+  }
+
+  /**
    * Server-side apply of `obj` (https://kubernetes.io/docs/reference/using-api/server-side-apply/)
    * with field manager `converge`, `force` taking over conflicting fields as `kubectl apply
    * --server-side --force-conflicts` does. `dryRun` asks the server to run every admission

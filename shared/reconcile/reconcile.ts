@@ -16,11 +16,12 @@
  *   deterministically, so a redelivery cannot double them).
  */
 import { renderDirectory, RenderError } from "../render/directory.js";
-import { diffAll, redactSecret } from "../diff/index.js";
+import { redactSecret } from "../diff/index.js";
+import { inspect, placeInNamespaces, scopesOf, TRACKING_ANNOTATION } from "./inspect.js";
 import { resourceKey, type DesiredObject, type KubeObject, type ResourceDrift, type SourceLocation } from "../model.js";
 import { SourceError, type GitAuth, type GitSource } from "../git/source.js";
 import { ClusterUnreachableError, KubeApiError } from "../kube/client.js";
-import { FIELD_MANAGER, UnknownKindError, type ResourceApi } from "../kube/resources.js";
+import { FIELD_MANAGER, type ResourceApi } from "../kube/resources.js";
 import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
 import { observedDigest, snapshotKey, type DesiredSnapshot, type ObservedState, type SnapshotStore } from "../store/snapshots.js";
 import type { DriftEvent, EventStore } from "../store/events.js";
@@ -30,8 +31,6 @@ import type { ReconcileTask } from "../queue/tasks.js";
 import { publishReconcileMetrics } from "../metrics/emf.js";
 import { HEALTH_ORDER, resourceHealth, worstHealth, type HealthStatus } from "../health/index.js";
 
-/** Annotation Converge sets on what it applies: `<cluster>:<resource key>`; marks objects owned by this source (for Extra). */
-export const TRACKING_ANNOTATION = "converge.dev/tracking-id";
 
 /** Minimal structured logger: a message and one object of fields (Powertools Logger satisfies it). */
 export interface Log {
@@ -167,11 +166,10 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
   }
   try {
     const objects = await placeInNamespaces(api, desired.map((d) => d.object), spec.namespace);
+    // desired objects read back from a snapshot carry Secret digests, which compare as such
     const previous = rec.status.snapshotKey && rec.status.snapshotKey !== key ? await deps.snapshots.getDesired(rec.status.snapshotKey) : undefined;
     const scopes = scopesOf([...objects, ...(previous ? await placeInNamespaces(api, previous.objects.map((d) => d.object), spec.namespace) : [])]);
-    const isOwned = (o: KubeObject) => (o.metadata.annotations?.[TRACKING_ANNOTATION] ?? "").startsWith(`${rec.name}:`);
-    let live = await readLive(api, scopes);
-    let drift = diffAll(objects.map(redactSecret), live.map(redactSecret), { isOwned });
+    let { drift, live } = await inspect(api, objects, scopes, { owner: rec.name });
     let applied = 0;
 
     // 4. sync policy `apply`: a revision not applied yet is server-side applied where it
@@ -185,8 +183,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
         await api.apply(tracked, { fieldManager: FIELD_MANAGER, force: true });
         applied++;
       }
-      live = await readLive(api, scopes);
-      drift = diffAll(objects.map(redactSecret), live.map(redactSecret), { isOwned });
+      ({ drift, live } = await inspect(api, objects, scopes, { owner: rec.name }));
     }
 
     // 5. record: events and observed state only when some resource's drift changed
@@ -232,49 +229,6 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
   } finally {
     api.client.close();
   }
-}
-
-/** Gives namespaced objects without a namespace the cluster's default one, and strips it from cluster-scoped ones. Unserved kinds are left as they are. */
-async function placeInNamespaces(api: ResourceApi, objects: KubeObject[], namespace: string): Promise<KubeObject[]> {
-  return Promise.all(
-    objects.map(async (o) => {
-      const namespaced = await api.isNamespaced(o.apiVersion, o.kind);
-      if (namespaced === true && !o.metadata.namespace) return { ...o, metadata: { ...o.metadata, namespace } };
-      if (namespaced === false && o.metadata.namespace !== undefined) {
-        const { namespace: _ns, ...meta } = o.metadata;
-        return { ...o, metadata: meta as KubeObject["metadata"] };
-      }
-      return o;
-    }),
-  );
-}
-
-interface Scope {
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-}
-
-function scopesOf(objects: KubeObject[]): Scope[] {
-  const seen = new Map<string, Scope>();
-  for (const o of objects) {
-    const s = { apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace };
-    seen.set(`${s.apiVersion}|${s.kind}|${s.namespace ?? ""}`, s);
-  }
-  return [...seen.values()];
-}
-
-/** One LIST per (kind, namespace); kinds the server does not serve yield nothing (their objects show as Missing). */
-async function readLive(api: ResourceApi, scopes: Scope[]): Promise<KubeObject[]> {
-  const lists = await Promise.all(
-    scopes.map((s) =>
-      api.list(s.apiVersion, s.kind, s.namespace).catch((err: unknown) => {
-        if (err instanceof UnknownKindError) return [];
-        throw err;
-      }),
-    ),
-  );
-  return lists.flat();
 }
 
 /** The events between two observed states: one per resource whose state or changed paths differ. */
