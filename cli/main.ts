@@ -5,7 +5,9 @@
  * `CONVERGE_DYNAMODB_ENDPOINT` / `CONVERGE_SQS_ENDPOINT` (written to `.converge/local.env` by
  * `npm run demo`).
  */
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { Command, CommanderError, Option } from "commander";
 import { createServices, type Services } from "../shared/services.js";
 import { formatDuration, parseDuration, MIN_INTERVAL_SECONDS, ValidationError, type ClusterSpecInput } from "../shared/cluster/spec.js";
@@ -33,6 +35,19 @@ interface AddOptions {
   interval: string;
   sync: string;
   recursive: boolean;
+  ignoreDifferences?: string;
+}
+
+/** Reads a YAML/JSON list of ignore rules (Argo CD's ignoreDifferences format) from a file. */
+function readIgnoreRules(file: string): unknown[] {
+  let rules: unknown;
+  try {
+    rules = parseYaml(readFileSync(resolve(file), "utf8"));
+  } catch (err) {
+    throw new UsageError(`--ignore-differences ${file}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(rules)) throw new UsageError(`--ignore-differences ${file}: expected a list of rules`);
+  return rules;
 }
 
 /** Builds the cluster registration from `cluster add` options; checks flag combinations. */
@@ -58,6 +73,7 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
       : { type: "server", server: o.server!, ...(o.caFile ? { caFile: resolve(o.caFile) } : {}), ...(o.tokenEnv ? { tokenEnv: o.tokenEnv } : {}), insecureSkipTlsVerify: !!o.insecureSkipTlsVerify },
     intervalSeconds,
     syncPolicy: o.sync,
+    ignoreDifferences: (o.ignoreDifferences ? readIgnoreRules(o.ignoreDifferences) : []) as ClusterSpecInput["ignoreDifferences"], // validated by the spec schema
   };
 }
 
@@ -99,6 +115,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .option("--interval <duration>", `reconcile interval when no push arrives (min ${MIN_INTERVAL_SECONDS}s)`, "5m")
     .addOption(new Option("--sync <policy>", "detect: record drift only; apply: also server-side apply Git").default("detect"))
     .option("--no-recursive", "read only the top directory of --path")
+    .option("--ignore-differences <file>", "YAML list of ignore rules (Argo CD's ignoreDifferences: group, kind, name, namespace, jsonPointers, jqPathExpressions, managedFieldsManagers)")
     .action(async (name: string, o: AddOptions) => {
       const rec = await svc().clusters.add(specFromOptions(name, o));
       out(`cluster ${rec.name} registered: ${rec.spec.source.repoUrl} ${rec.spec.source.branch}:${rec.spec.source.path || "/"} every ${formatDuration(rec.spec.intervalSeconds)}, sync ${rec.spec.syncPolicy}`);

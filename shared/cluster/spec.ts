@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { normalizeRepoUrl } from "../git/url.js";
+import { IgnoreRuleSchema } from "../diff/ignore.js";
 
 /** Shortest reconcile interval accepted: 30 s (a tick every minute checks due clusters). */
 export const MIN_INTERVAL_SECONDS = 30;
@@ -91,6 +92,8 @@ export const ClusterSpecSchema = z.object({
   intervalSeconds: z.number().int().min(MIN_INTERVAL_SECONDS, `interval must be at least ${MIN_INTERVAL_SECONDS}s`),
   /** `detect` only records drift; `apply` also server-side applies the desired state. */
   syncPolicy: z.enum(["detect", "apply"]).default("detect"),
+  /** Differences not to count as drift (Argo CD's ignoreDifferences format; see shared/diff/ignore.ts). */
+  ignoreDifferences: z.array(IgnoreRuleSchema).default([]),
 });
 
 export type ClusterSpec = z.output<typeof ClusterSpecSchema>;

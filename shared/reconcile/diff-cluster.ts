@@ -38,7 +38,7 @@ export async function diffCluster(deps: Pick<ReconcileDeps, "clusters" | "git" |
   const api = await deps.connect(rec.spec.access);
   try {
     const objects = await placeInNamespaces(api, rendered.objects.map((d) => d.object), rec.spec.namespace);
-    const { drift, live, stats } = await inspect(api, objects, scopesOf(objects), { owner: rec.name });
+    const { drift, live, stats } = await inspect(api, objects, scopesOf(objects), { owner: rec.name, ignore: rec.spec.ignoreDifferences });
     const liveByKey = new Map(live.map((o) => [resourceKey(o), o]));
     for (const d of drift) if (d.state !== "Extra") d.health = resourceHealth(d.kind, d.apiVersion, liveByKey.get(d.key));
     return { revision: rev, drift, desired: new Map(objects.map((o) => [resourceKey(o), o])), live: liveByKey, stats, kubeRequests: api.client.requests };

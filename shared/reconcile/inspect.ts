@@ -11,6 +11,7 @@ import { diffAll, diffObject } from "../diff/index.js";
 import { normalizeLive } from "../diff/normalize.js";
 import { projectOnto } from "../diff/project.js";
 import { removedOwnedFields } from "../diff/managed.js";
+import { applyIgnoreRules, type IgnoreRule } from "../diff/ignore.js";
 import { resourceKey, type KubeObject, type ResourceDrift } from "../model.js";
 import { KubeApiError } from "../kube/client.js";
 import { FIELD_MANAGER, UnknownKindError, type ResourceApi } from "../kube/resources.js";
@@ -72,9 +73,10 @@ export interface InspectStats {
  * Drift of `desired` (already placed in namespaces) against the cluster, listing `scopes`.
  * @param opts.owner cluster name whose tracking annotation marks Extra objects.
  * @param opts.confirm dry-run the LIST suspects (default true).
+ * @param opts.ignore the cluster's ignore rules (see shared/diff/ignore.ts), applied last.
  * @throws ClusterUnreachableError / KubeApiError from the LISTs.
  */
-export async function inspect(api: ResourceApi, desired: KubeObject[], scopes: Scope[], opts: { owner: string; confirm?: boolean }): Promise<{ drift: ResourceDrift[]; live: KubeObject[]; stats: InspectStats }> {
+export async function inspect(api: ResourceApi, desired: KubeObject[], scopes: Scope[], opts: { owner: string; confirm?: boolean; ignore?: IgnoreRule[] }): Promise<{ drift: ResourceDrift[]; live: KubeObject[]; stats: InspectStats }> {
   const live = await readLive(api, scopes);
   const isOwned = (o: KubeObject) => (o.metadata.annotations?.[TRACKING_ANNOTATION] ?? "").startsWith(`${opts.owner}:`);
   const drift = diffAll(desired, live, { isOwned });
@@ -86,7 +88,7 @@ export async function inspect(api: ResourceApi, desired: KubeObject[], scopes: S
       const want = desiredByKey.get(d.key);
       const have = byKey.get(d.key);
       if (!want || !have || d.state === "Missing" || d.state === "Extra") return d;
-      let result = d;
+      let result = applyIgnoreRules(d, want, have, opts.ignore ?? []);
       if (d.state === "Modified" && opts.confirm !== false && want.kind !== "Secret") {
         stats.suspects++;
         try {
@@ -101,7 +103,7 @@ export async function inspect(api: ResourceApi, desired: KubeObject[], scopes: S
           });
           // what applying Git would store, restricted to the fields Git sets, against live
           const canonical = { ...(projectOnto(normalizeLive(dry), want) as KubeObject), apiVersion: want.apiVersion, kind: want.kind };
-          result = diffObject(canonical, have);
+          result = applyIgnoreRules(diffObject(canonical, have), want, have, opts.ignore ?? []);
         } catch (err) {
           if (!(err instanceof KubeApiError)) throw err; // a refused dry-run (RBAC, invalid) keeps the LIST verdict
         }
@@ -110,7 +112,7 @@ export async function inspect(api: ResourceApi, desired: KubeObject[], scopes: S
       const removed = removedOwnedFields(want, have, FIELD_MANAGER);
       if (removed.length === 0) return result;
       const changes = [...result.changes, ...removed.filter((r) => !result.changes.some((c) => c.path === r.path))].sort((a, b) => (a.path < b.path ? -1 : 1));
-      return { ...result, state: "Modified" as const, changes };
+      return applyIgnoreRules({ ...result, state: "Modified" as const, changes }, want, have, opts.ignore ?? []);
     }),
   );
   return { drift: out, live, stats };

@@ -169,7 +169,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     // desired objects read back from a snapshot carry Secret digests, which compare as such
     const previous = rec.status.snapshotKey && rec.status.snapshotKey !== key ? await deps.snapshots.getDesired(rec.status.snapshotKey) : undefined;
     const scopes = scopesOf([...objects, ...(previous ? await placeInNamespaces(api, previous.objects.map((d) => d.object), spec.namespace) : [])]);
-    let { drift, live } = await inspect(api, objects, scopes, { owner: rec.name });
+    let { drift, live } = await inspect(api, objects, scopes, { owner: rec.name, ignore: rec.spec.ignoreDifferences });
     let applied = 0;
 
     // 4. sync policy `apply`: a revision not applied yet is server-side applied where it
@@ -183,7 +183,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
         await api.apply(tracked, { fieldManager: FIELD_MANAGER, force: true });
         applied++;
       }
-      ({ drift, live } = await inspect(api, objects, scopes, { owner: rec.name }));
+      ({ drift, live } = await inspect(api, objects, scopes, { owner: rec.name, ignore: rec.spec.ignoreDifferences }));
     }
 
     // 5. record: events and observed state only when some resource's drift changed

@@ -121,3 +121,27 @@ test("three-way: a field this source applied and Git dropped is drift; one only 
   assert.equal(cm.state, "Modified");
   assert.deepEqual(cm.changes, [{ path: "data.b" }], "b is owned by converge and gone from Git; c belongs to another manager");
 });
+
+test("a field owned by a controller (kube-controller-manager, as for an HPA) is not drift unless configured; ignore rules apply", async () => {
+  kubectl(k1!, "apply", "-n", NS, "--validate=false", "-f", fixtures);
+  kubectl(k1!, "-n", NS, "patch", "deployment", "web", "--field-manager=kube-controller-manager", "-p", '{"spec":{"replicas":4}}');
+  kubectl(k1!, "-n", NS, "patch", "configmap", "settings", "--field-manager=kubectl-edit", "-p", '{"data":{"a":"edited"}}');
+  const deps = reconcileDeps(iso.services);
+  const dep = (r: Awaited<ReturnType<typeof diffCluster>>) => r.drift.find((d) => d.key === `apps/Deployment/${NS}/web`)!;
+  const cm = (r: Awaited<ReturnType<typeof diffCluster>>) => r.drift.find((d) => d.key === `/ConfigMap/${NS}/settings`)!;
+  const byDefault = await diffCluster(deps, "drift", first);
+  assert.equal(dep(byDefault).state, "Synced", "replicas written by the controller manager");
+  assert.deepEqual(cm(byDefault).changes.map((c) => c.path), ["data.a"], "a person's edit is drift");
+  const { writeFileSync } = await import("node:fs");
+  const rules = join(repo.work, "..", `ignore-${Date.now()}.yaml`);
+  writeFileSync(rules, "- {group: apps, kind: Deployment, managedFieldsManagers: []}\n- {kind: ConfigMap, name: settings, jqPathExpressions: [.data.a]}\n");
+  const add = await cli("cluster", "add", "drift-strict", "--repo", repo.url, "--branch", "master", "--path", "drift-app", "--namespace", NS, "--kubeconfig", k1!.kubeconfig, "--context", k1!.context, "--ignore-differences", rules);
+  assert.equal(add.code, 0, add.out);
+  const configured = await diffCluster(deps, "drift-strict", first);
+  assert.deepEqual(dep(configured).changes.map((c) => c.path), ["spec.replicas"], "configured: the controller's value is drift");
+  assert.equal(cm(configured).state, "Synced", "ignored by a path expression");
+  writeFileSync(rules, "- {kind: ConfigMap, jsonPointers: [spec]}\n");
+  const bad = await cli("cluster", "add", "drift-bad", "--repo", repo.url, "--kubeconfig", k1!.kubeconfig, "--ignore-differences", rules);
+  assert.equal(bad.code, 2);
+  assert.equal(await iso.services.clusters.get("drift-bad"), undefined, "an invalid rule writes nothing");
+});
