@@ -1,5 +1,8 @@
-/** The diff package: normalize live objects, compare with the desired state, redact Secrets. */
-export { diffAll, diffObject } from "./compare.js";
-export { normalizeLive, SERVER_ANNOTATIONS, SERVER_METADATA } from "./normalize.js";
+/**
+ * The diff package (after gitops-engine's `pkg/diff`): normalize live and desired objects,
+ * compare them field by field, redact Secret values. Pure functions, no I/O.
+ */
+export { compareObjects, diffAll, diffObject, formatPath, isQuantityField, listKey, type Segment } from "./compare.js";
+export { CLUSTER_SCOPED_KINDS, groupOf, isNamespacedKind, normalizeDesired, normalizeLive, SERVER_ANNOTATIONS, SERVER_METADATA } from "./normalize.js";
 export { parseQuantity, quantitiesEqual } from "./quantity.js";
-export { digestValue, redactSecret } from "./secret.js";
+export { digestValue, isSecret, redactSecret, SECRET_DIGEST } from "./secret.js";
