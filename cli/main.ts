@@ -7,7 +7,9 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { renderSource } from "../shared/render/source.js";
+import { readTree } from "../shared/reconcile/diff-cluster.js";
 import { Command, CommanderError, Option } from "commander";
 import { createServices, type Services } from "../shared/services.js";
 import { formatDuration, parseDuration, MIN_INTERVAL_SECONDS, ValidationError, type ClusterSpecInput } from "../shared/cluster/spec.js";
@@ -36,6 +38,9 @@ interface AddOptions {
   sync: string;
   recursive: boolean;
   ignoreDifferences?: string;
+  type?: string;
+  values?: string[];
+  release?: string;
 }
 
 /** Reads a YAML/JSON list of ignore rules (Argo CD's ignoreDifferences format) from a file. */
@@ -66,7 +71,14 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
   if (o.sync !== "detect" && o.sync !== "apply") throw new UsageError(`--sync must be detect or apply, not "${o.sync}"`);
   return {
     name,
-    source: { repoUrl: o.repo, branch: o.branch, path: o.path, type: "directory", recursive: o.recursive },
+    source: {
+      repoUrl: o.repo,
+      branch: o.branch,
+      path: o.path,
+      ...(o.type ? { type: o.type as "directory" | "kustomize" | "helm" } : {}),
+      recursive: o.recursive,
+      ...(o.values?.length || o.release ? { helm: { valueFiles: o.values ?? [], ...(o.release ? { releaseName: o.release } : {}) } } : {}),
+    },
     namespace: o.namespace,
     access: o.kubeconfig
       ? { type: "kubeconfig", kubeconfig: resolve(o.kubeconfig), ...(o.context ? { context: o.context } : {}) }
@@ -115,6 +127,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .option("--interval <duration>", `reconcile interval when no push arrives (min ${MIN_INTERVAL_SECONDS}s)`, "5m")
     .addOption(new Option("--sync <policy>", "detect: record drift only; apply: also server-side apply Git").default("detect"))
     .option("--no-recursive", "read only the top directory of --path")
+    .addOption(new Option("--type <type>", "source type (default: detected: kustomization.yaml → kustomize, Chart.yaml → helm, else directory)").choices(["directory", "kustomize", "helm"]))
+    .option("--values <file...>", "Helm value files, relative to the chart folder")
+    .option("--release <name>", "Helm release name (default: the last segment of --path)")
     .option("--ignore-differences <file>", "YAML list of ignore rules (Argo CD's ignoreDifferences: group, kind, name, namespace, jsonPointers, jqPathExpressions, managedFieldsManagers)")
     .action(async (name: string, o: AddOptions) => {
       const rec = await svc().clusters.add(specFromOptions(name, o));
@@ -195,6 +210,21 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
           events.map((e) => [time(e.at), `${e.kind}/${e.namespace ? e.namespace + "/" : ""}${e.name}`, e.from, e.to, e.revision.slice(0, 12), e.paths.join(", ")]),
         ),
       );
+    });
+
+  program
+    .command("render <dir>")
+    .description("print the objects a local source folder renders to, as YAML, with the reconcile's code")
+    .addOption(new Option("--type <type>", "source type (default: detected)").choices(["directory", "kustomize", "helm"]))
+    .option("--values <file...>", "Helm value files, relative to <dir>")
+    .option("--release <name>", "Helm release name")
+    .option("--namespace <ns>", "namespace for Helm and for namespaced objects without one", "default")
+    .action(async (dir: string, o: { type?: "directory" | "kustomize" | "helm"; values?: string[]; release?: string; namespace: string }) => {
+      const root = resolve(dir);
+      const files = readTree(root);
+      const r = await renderSource(files, { path: "", type: o.type, helm: { valueFiles: o.values ?? [], releaseName: o.release } }, { namespace: o.namespace });
+      for (const w of r.warnings) err(`warning: ${w}`);
+      out(r.objects.map((d) => stringifyYaml(d.object)).join("---\n").trimEnd());
     });
 
   let exitCode = 0;

@@ -52,8 +52,17 @@ export const SourceSchema = z.object({
     .string()
     .transform((p) => p.replace(/^\.?\/+/, "").replace(/\/+$/, ""))
     .refine((p) => !p.split("/").includes(".."), "path must stay inside the repository (no '..')"),
-  type: z.literal("directory").default("directory"),
+  /** `directory`, `kustomize` or `helm`; absent: detected from the files, as Argo CD does. */
+  type: z.enum(["directory", "kustomize", "helm"]).optional(),
   recursive: z.boolean().default(true),
+  /** Helm: release name (default: the last path segment), value files inside the chart folder, inline values (YAML). */
+  helm: z
+    .object({
+      releaseName: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "invalid Helm release name").max(53).optional(),
+      valueFiles: z.array(z.string().refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), "value files must stay inside the chart")).default([]),
+      values: z.string().optional(),
+    })
+    .optional(),
 });
 
 /**

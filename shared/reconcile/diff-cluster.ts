@@ -8,7 +8,7 @@ import { renderDirectory, type SourceFile } from "../render/directory.js";
 import { diffAll } from "../diff/index.js";
 import { resourceHealth } from "../health/index.js";
 import { resourceKey, type KubeObject, type ResourceDrift } from "../model.js";
-import type { ReconcileDeps } from "./reconcile.js";
+import { renderRevision, type ReconcileDeps } from "./reconcile.js";
 import { inspect, placeInNamespaces, scopesOf, TRACKING_ANNOTATION, type InspectStats } from "./inspect.js";
 import { ClusterNotFoundError } from "../store/clusters.js";
 
@@ -33,8 +33,7 @@ export async function diffCluster(deps: Pick<ReconcileDeps, "clusters" | "git" |
   const auth = await deps.gitAuth?.(source.repoUrl);
   const rev = revision ?? (await deps.git.resolveBranch(source.repoUrl, source.branch, auth));
   await deps.git.fetch(source.repoUrl, rev, source.branch, auth);
-  const { files } = await deps.git.readFiles(source.repoUrl, rev, source.path);
-  const rendered = renderDirectory(files, { path: source.path, recursive: source.recursive });
+  const rendered = await renderRevision(deps, rec.spec, rev);
   const api = await deps.connect(rec.spec.access);
   try {
     const objects = await placeInNamespaces(api, rendered.objects.map((d) => d.object), rec.spec.namespace);
@@ -47,7 +46,8 @@ export async function diffCluster(deps: Pick<ReconcileDeps, "clusters" | "git" |
   }
 }
 
-function readTree(path: string): SourceFile[] {
+/** Every file under a local folder (or the one file), paths relative to it: a source read from disk. */
+export function readTree(path: string): SourceFile[] {
   if (statSync(path).isFile()) return [{ path: path.split("/").pop()!, content: readFileSync(path, "utf8") }];
   const walk = (dir: string): SourceFile[] =>
     readdirSync(dir).flatMap((f) => {

@@ -15,7 +15,8 @@
  * - Git or DynamoDB failures throw, so SQS redelivers the task (its events are keyed
  *   deterministically, so a redelivery cannot double them).
  */
-import { renderDirectory, RenderError } from "../render/directory.js";
+import { RenderError } from "../render/directory.js";
+import { renderSource, detectType } from "../render/source.js";
 import { redactSecret } from "../diff/index.js";
 import { inspect, placeInNamespaces, scopesOf, TRACKING_ANNOTATION } from "./inspect.js";
 import { resourceKey, type DesiredObject, type KubeObject, type ResourceDrift, type SourceLocation } from "../model.js";
@@ -126,7 +127,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
 
   // 2. the desired state: rendered once per (repo, revision, path, options). A stored
   //    snapshot has Secret values redacted, so applying a new revision renders from Git.
-  const options = { type: spec.source.type, recursive: spec.source.recursive };
+  const options = { type: spec.source.type ?? "auto", recursive: spec.source.recursive, helm: spec.source.helm ?? null, namespace: spec.namespace };
   const key = snapshotKey({ repoUrl: spec.source.repoUrl, revision, path: spec.source.path, options });
   const mustApply = spec.syncPolicy === "apply" && rec.status.appliedRevision !== revision;
   let desired: DesiredObject[];
@@ -136,8 +137,8 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
   } else {
     try {
       await deps.git.fetch(spec.source.repoUrl, revision, spec.source.branch, auth);
-      const { files, warnings: readWarnings } = await deps.git.readFiles(spec.source.repoUrl, revision, spec.source.path);
-      const rendered = renderDirectory(files, { path: spec.source.path, recursive: spec.source.recursive });
+      const rendered = await renderRevision(deps, spec, revision);
+      const readWarnings = rendered.readWarnings;
       desired = rendered.objects;
       const snapshot: DesiredSnapshot = {
         key,
@@ -229,6 +230,20 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
   } finally {
     api.client.close();
   }
+}
+
+/**
+ * Reads and renders the cluster's source at `revision` (fetched already): the source path for
+ * a directory or Helm chart, the whole repository for Kustomize (bases may be `../`).
+ * @throws RenderError, SourceError.
+ */
+export async function renderRevision(deps: Pick<ReconcileDeps, "git">, spec: ClusterRecord["spec"], revision: string) {
+  const { source } = spec;
+  const sub = await deps.git.readFiles(source.repoUrl, revision, source.path);
+  const type = detectType(sub.files, source.path, source.type);
+  const all = type === "kustomize" ? await deps.git.readFiles(source.repoUrl, revision, "") : sub;
+  const rendered = await renderSource(all.files, { path: source.path, type, recursive: source.recursive, helm: source.helm }, { namespace: spec.namespace });
+  return { ...rendered, readWarnings: all.warnings };
 }
 
 /** The events between two observed states: one per resource whose state or changed paths differ. */

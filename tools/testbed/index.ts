@@ -39,13 +39,16 @@ export async function startTestbed(opts: { clusters: number; log?: (line: string
     rmSync(work, { recursive: true, force: true });
     throw services.status === "rejected" ? services.reason : (clusters as PromiseRejectedResult).reason;
   }
-  const { kubectl } = kubectlBinaries();
+  const { kubectl, helm } = kubectlBinaries();
   const s = services.value;
   const env: Record<string, string> = {
     ...s.env,
     CONVERGE_TEST_GIT_ROOT: s.gitRoot,
     CONVERGE_TEST_GIT_BASE: s.gitBaseUrl,
     CONVERGE_TEST_KUBECTL: kubectl,
+    // the binaries Kustomize and Helm sources render with (/opt/... in Lambda)
+    CONVERGE_KUBECTL: kubectl,
+    CONVERGE_HELM: helm,
     CONVERGE_TEST_WORK: work,
     CONVERGE_TEST_CLUSTERS: JSON.stringify(clusters.value.map((c) => ({ name: c.name, kubeconfig: c.kubeconfig, context: c.context }))),
   };
