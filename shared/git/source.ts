@@ -57,7 +57,26 @@ export class GitSource {
   /** Number of network round trips (ref listings and fetches) made, for tests and benchmarks. */
   requests = 0;
 
+  /** Tail of the chain of operations on each cached repository (see `exclusive`). */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
   constructor(private readonly workDir: string) {}
+
+  /**
+   * Runs `fn` after every earlier operation on `gitdir` settled: a batch reconciles clusters
+   * in parallel, and two of them tracking one repository must not read it while the other's
+   * fetch writes packs into it.
+   */
+  private exclusive<T>(gitdir: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(gitdir) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(gitdir, tail);
+    void tail.then(() => {
+      if (this.locks.get(gitdir) === tail) this.locks.delete(gitdir);
+    });
+    return next;
+  }
 
   private gitdir(url: string): string {
     return join(this.workDir, "git", createHash("sha256").update(normalizeRepoUrl(url)).digest("hex").slice(0, 24) + ".git");
@@ -87,6 +106,10 @@ export class GitSource {
    * @throws SourceError when the revision cannot be found on the remote.
    */
   async fetch(url: string, revision: string, branch: string, auth?: GitAuth): Promise<void> {
+    return this.exclusive(this.gitdir(url), () => this.fetchUnlocked(url, revision, branch, auth));
+  }
+
+  private async fetchUnlocked(url: string, revision: string, branch: string, auth?: GitAuth): Promise<void> {
     const gitdir = this.gitdir(url);
     if (await this.hasCommit(gitdir, revision)) return;
     await fs.promises.mkdir(gitdir, { recursive: true });
@@ -123,6 +146,10 @@ export class GitSource {
    * @throws SourceError when `path` does not exist at that revision or a file exceeds MAX_FILE_BYTES.
    */
   async readFiles(url: string, revision: string, path: string): Promise<{ files: SourceFile[]; warnings: string[] }> {
+    return this.exclusive(this.gitdir(url), () => this.readFilesUnlocked(url, revision, path));
+  }
+
+  private async readFilesUnlocked(url: string, revision: string, path: string): Promise<{ files: SourceFile[]; warnings: string[] }> {
     const gitdir = this.gitdir(url);
     const files: SourceFile[] = [];
     const warnings: string[] = [];
