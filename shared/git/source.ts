@@ -140,6 +140,22 @@ export class GitSource {
   }
 
   /**
+   * Names of the entries directly under `path` at `revision` (no file contents read): enough
+   * to detect the source type. `fetch` must have run first.
+   * @throws SourceError when `path` does not exist at that revision.
+   */
+  async listNames(url: string, revision: string, path: string): Promise<string[]> {
+    const gitdir = this.gitdir(url);
+    return this.exclusive(gitdir, async () => {
+      try {
+        return (await git.readTree({ fs, gitdir, oid: revision, filepath: path })).tree.map((e) => e.path);
+      } catch {
+        throw new SourceError(`path "${path || "/"}" not found at revision ${revision.slice(0, 12)}`, path);
+      }
+    });
+  }
+
+  /**
    * Every file under `path` (recursively) at `revision`, read from the object store, sorted
    * by path. Symlinks and submodules are skipped with a warning (their target may leave the
    * source). `fetch` must have run first.

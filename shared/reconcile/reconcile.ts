@@ -16,7 +16,7 @@
  *   deterministically, so a redelivery cannot double them).
  */
 import { RenderError } from "../render/directory.js";
-import { renderSource, detectType } from "../render/source.js";
+import { renderSource, detectType, detectTypeFromNames, type SourceType } from "../render/source.js";
 import { redactSecret } from "../diff/index.js";
 import { inspect, placeInNamespaces, scopesOf, TRACKING_ANNOTATION } from "./inspect.js";
 import { resourceKey, type DesiredObject, type KubeObject, type ResourceDrift, type SourceLocation } from "../model.js";
@@ -68,6 +68,10 @@ export interface ReconcileOutcome {
   applied: number;
   /** API requests sent to the cluster. */
   kubeRequests: number;
+  /** This reconcile rendered the desired state (false: it came from the stored snapshot). */
+  rendered?: boolean;
+  /** This reconcile wrote the desired snapshot. */
+  snapshotWritten?: boolean;
 }
 
 const nullLog: Log = { info() {}, warn() {}, error() {} };
@@ -127,33 +131,57 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
 
   // 2. the desired state: rendered once per (repo, revision, path, options). A stored
   //    snapshot has Secret values redacted, so applying a new revision renders from Git.
-  const options = { type: spec.source.type ?? "auto", recursive: spec.source.recursive, helm: spec.source.helm ?? null, namespace: spec.namespace };
+  // the source type decides what the render depends on: only Helm reads the namespace
+  let type: SourceType;
+  try {
+    await deps.git.fetch(spec.source.repoUrl, revision, spec.source.branch, auth);
+    type = detectTypeFromNames(await deps.git.listNames(spec.source.repoUrl, revision, spec.source.path), spec.source.type);
+  } catch (err) {
+    if (err instanceof SourceError) return failed("Error", err.message, revision, err.file !== undefined ? { file: err.file, line: 0 } : undefined);
+    throw err;
+  }
+  const options = { type, recursive: spec.source.recursive, helm: type === "helm" ? { ...spec.source.helm, namespace: spec.namespace } : null };
   const key = snapshotKey({ repoUrl: spec.source.repoUrl, revision, path: spec.source.path, options });
   const mustApply = spec.syncPolicy === "apply" && rec.status.appliedRevision !== revision;
   let desired: DesiredObject[];
-  const stored = mustApply ? undefined : await deps.snapshots.getDesired(key);
+  let rendered = false;
+  let snapshotWritten = false;
+  let stored = mustApply ? undefined : await deps.snapshots.getDesired(key);
+  let claimed = false;
+  // many clusters tracking one revision: the first to claim renders, the others wait for it
+  if (!stored && !mustApply) {
+    claimed = await deps.snapshots.claimRender(key);
+    if (!claimed) {
+      const waited = await deps.snapshots.waitForDesired(key);
+      if (waited && "message" in waited) return failed("Error", waited.message, revision, waited.file ? { file: waited.file, line: waited.line ?? 0 } : undefined);
+      stored = waited;
+    }
+  }
   if (stored) {
     desired = stored.objects;
   } else {
     try {
-      await deps.git.fetch(spec.source.repoUrl, revision, spec.source.branch, auth);
-      const rendered = await renderRevision(deps, spec, revision);
-      const readWarnings = rendered.readWarnings;
-      desired = rendered.objects;
+      const result = await renderRevision(deps, spec, revision);
+      rendered = true;
+      const readWarnings = result.readWarnings;
+      desired = result.objects;
       const snapshot: DesiredSnapshot = {
         key,
         repoUrl: spec.source.repoUrl,
         revision,
         path: spec.source.path,
         objects: desired.map((d) => ({ object: redactSecret(d.object), source: d.source })),
-        warnings: [...readWarnings, ...rendered.warnings],
+        warnings: [...readWarnings, ...result.warnings],
         renderedAt: new Date(now()).toISOString(),
       };
       for (const w of snapshot.warnings) log.warn("render warning", { cluster: rec.name, warning: w });
-      await deps.snapshots.putDesired(snapshot);
+      snapshotWritten = await deps.snapshots.putDesired(snapshot);
     } catch (err) {
-      if (err instanceof RenderError) return failed("Error", err.message, revision, { file: err.file, line: err.line });
-      if (err instanceof SourceError) return failed("Error", err.message, revision, err.file ? { file: err.file, line: 0 } : undefined);
+      if (err instanceof RenderError || err instanceof SourceError) {
+        const where = err instanceof RenderError ? { file: err.file, line: err.line } : err.file ? { file: err.file, line: 0 } : undefined;
+        if (claimed) await deps.snapshots.failRender(key, { message: err.message, ...where });
+        return failed("Error", err.message, revision, where);
+      }
       throw err;
     }
   }
@@ -221,7 +249,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
       observedDigest: digest,
       lastSuccessAt: new Date(now()).toISOString(),
     };
-    return await finish(status, { drift, events, applied, kubeRequests: api.client.requests });
+    return await finish(status, { drift, events, applied, kubeRequests: api.client.requests, rendered, snapshotWritten });
   } catch (err) {
     if (err instanceof ClusterUnreachableError) return failed("Unknown", err.message, revision, undefined, api.client.requests);
     if (err instanceof KubeApiError && (err.code === 401 || err.code === 403)) return failed("Unknown", `cluster API denied access: ${err.message}`, revision, undefined, api.client.requests);

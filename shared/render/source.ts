@@ -43,14 +43,19 @@ export interface SourceSpec {
 
 const KUSTOMIZATION = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
+/** The source type of a folder holding entries `names` (Argo CD's detection), unless `declared`. */
+export function detectTypeFromNames(names: Iterable<string>, declared?: SourceType): SourceType {
+  if (declared) return declared;
+  const set = new Set(names);
+  if (KUSTOMIZATION.some((k) => set.has(k))) return "kustomize";
+  if (set.has("Chart.yaml")) return "helm";
+  return "directory";
+}
+
 /** The source type of `path` among `files` (Argo CD's detection), unless `declared`. */
 export function detectType(files: SourceFile[], path: string, declared?: SourceType): SourceType {
-  if (declared) return declared;
   const prefix = path ? `${path}/` : "";
-  const names = new Set(files.filter((f) => f.path.startsWith(prefix) && !f.path.slice(prefix.length).includes("/")).map((f) => f.path.slice(prefix.length)));
-  if (KUSTOMIZATION.some((k) => names.has(k))) return "kustomize";
-  if (names.has("Chart.yaml")) return "helm";
-  return "directory";
+  return detectTypeFromNames(files.filter((f) => f.path.startsWith(prefix) && !f.path.slice(prefix.length).includes("/")).map((f) => f.path.slice(prefix.length)), declared);
 }
 
 function binaries(env: NodeJS.ProcessEnv) {

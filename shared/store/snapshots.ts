@@ -5,7 +5,8 @@
  * split blobs (see `blobs.ts`).
  */
 import { createHash } from "node:crypto";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { isConditionFailed } from "./client.js";
 import { getBlob, putBlob } from "./blobs.js";
 import { normalizeRepoUrl } from "../git/url.js";
 import type { DesiredObject, DriftState } from "../model.js";
@@ -29,6 +30,13 @@ export interface DesiredSnapshot {
   objects: DesiredObject[];
   warnings: string[];
   renderedAt: string;
+}
+
+/** Why a desired state could not be rendered: the cluster's Error message and where. */
+export interface RenderFailure {
+  message: string;
+  file?: string;
+  line?: number;
 }
 
 /** The per-resource drift of a cluster, keyed by resource key; Synced resources are absent. */
@@ -72,6 +80,48 @@ export class SnapshotStore {
    */
   async putDesired(s: DesiredSnapshot): Promise<boolean> {
     return putBlob(this.db, this.table, s.key, s, { ifAbsent: true, attributes: { revision: s.revision } });
+  }
+
+  /**
+   * Claims the rendering of snapshot `key`: one conditional PutItem of `sk = claim`, true for
+   * the first caller (or when an earlier claim is older than `ttlSeconds`, its renderer gone).
+   * Everyone else waits for the snapshot (`waitForDesired`) instead of rendering it again.
+   */
+  async claimRender(key: string, ttlSeconds = 60, now = Date.now()): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: key, sk: "claim", claimedAt: now },
+          ConditionExpression: "attribute_not_exists(pk) OR claimedAt < :stale",
+          ExpressionAttributeValues: { ":stale": now - ttlSeconds * 1000 },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Records on the claim that rendering `key` failed, so the clusters waiting for it stop waiting. */
+  async failRender(key: string, failure: RenderFailure): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: key, sk: "claim", claimedAt: Date.now(), failure } }));
+  }
+
+  /**
+   * Polls for snapshot `key` (or a recorded render failure) every `intervalMs` until
+   * `timeoutMs`; undefined when neither came (the caller renders itself).
+   */
+  async waitForDesired(key: string, timeoutMs = 30_000, intervalMs = 200): Promise<DesiredSnapshot | RenderFailure | undefined> {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+      const s = await this.getDesired(key);
+      if (s) return s;
+      const claim = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: key, sk: "claim" }, ConsistentRead: true }));
+      if (claim.Item?.failure) return claim.Item.failure as RenderFailure;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+    return undefined;
   }
 
   /** A desired snapshot by key, or undefined. */
