@@ -50,6 +50,7 @@ export const SourceSchema = z.object({
   /** Directory inside the repository, `/`-separated, no `..`; `''` is the root. */
   path: z
     .string()
+    .refine((p) => !p.startsWith("/"), "path must be relative to the repository root, not absolute")
     .transform((p) => p.replace(/^\.?\/+/, "").replace(/\/+$/, ""))
     .refine((p) => !p.split("/").includes(".."), "path must stay inside the repository (no '..')"),
   /** `directory`, `kustomize` or `helm`; absent: detected from the files, as Argo CD does. */

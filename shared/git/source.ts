@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import { normalizeRepoUrl } from "./url.js";
@@ -157,16 +157,21 @@ export class GitSource {
 
   /**
    * Every file under `path` (recursively) at `revision`, read from the object store, sorted
-   * by path. Symlinks and submodules are skipped with a warning (their target may leave the
-   * source). `fetch` must have run first.
-   * @throws SourceError when `path` does not exist at that revision or a file exceeds MAX_FILE_BYTES.
+   * by path. Submodules and symbolic links inside the repository are skipped with a warning.
+   * `fetch` must have run first.
+   * `strictUnder` (default `path`): oversized files and links leaving the repository fail the
+   * read under it and are skipped with a warning elsewhere (Kustomize reads the whole
+   * repository for its bases, but only what the source reaches should fail it).
+   * @throws SourceError when `path` does not exist at that revision, a file under `strictUnder`
+   *   exceeds MAX_FILE_BYTES, or a link under it points outside the repository.
    */
-  async readFiles(url: string, revision: string, path: string): Promise<{ files: SourceFile[]; warnings: string[] }> {
-    return this.exclusive(this.gitdir(url), () => this.readFilesUnlocked(url, revision, path));
+  async readFiles(url: string, revision: string, path: string, opts: { strictUnder?: string } = {}): Promise<{ files: SourceFile[]; warnings: string[] }> {
+    return this.exclusive(this.gitdir(url), () => this.readFilesUnlocked(url, revision, path, opts.strictUnder ?? path));
   }
 
-  private async readFilesUnlocked(url: string, revision: string, path: string): Promise<{ files: SourceFile[]; warnings: string[] }> {
+  private async readFilesUnlocked(url: string, revision: string, path: string, strictUnder: string): Promise<{ files: SourceFile[]; warnings: string[] }> {
     const gitdir = this.gitdir(url);
+    const strict = (p: string) => !strictUnder || p === strictUnder || p.startsWith(`${strictUnder}/`);
     const files: SourceFile[] = [];
     const warnings: string[] = [];
     const cache = {};
@@ -181,10 +186,21 @@ export class GitSource {
         const p = dir ? `${dir}/${entry.path}` : entry.path;
         if (entry.type === "tree") await walk(p);
         else if (entry.type === "commit") warnings.push(`${p}: submodule skipped`);
-        else if (entry.mode === "120000") warnings.push(`${p}: symbolic link skipped`);
+        else if (entry.mode === "120000") {
+          // a link's blob is its target; one that leaves the repository is refused outright
+          const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
+          const target = Buffer.from(blob).toString("utf8");
+          const resolved = posix.normalize(posix.join(posix.dirname(p), target));
+          if ((target.startsWith("/") || resolved === ".." || resolved.startsWith("../")) && strict(p)) throw new SourceError(`${p}: symbolic link to ${target} leaves the repository`, p);
+          warnings.push(`${p}: symbolic link to ${target} skipped`);
+        }
         else {
           const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
-          if (blob.byteLength > MAX_FILE_BYTES) throw new SourceError(`${p}: file of ${blob.byteLength} bytes exceeds the ${MAX_FILE_BYTES}-byte limit`, p);
+          if (blob.byteLength > MAX_FILE_BYTES) {
+            if (strict(p)) throw new SourceError(`${p}: file of ${blob.byteLength} bytes exceeds the ${MAX_FILE_BYTES}-byte limit`, p);
+            warnings.push(`${p}: file of ${blob.byteLength} bytes over the limit skipped`);
+            continue;
+          }
           files.push({ path: p, content: Buffer.from(blob).toString("utf8") });
         }
       }

@@ -269,7 +269,7 @@ export async function renderRevision(deps: Pick<ReconcileDeps, "git">, spec: Clu
   const { source } = spec;
   const sub = await deps.git.readFiles(source.repoUrl, revision, source.path);
   const type = detectType(sub.files, source.path, source.type);
-  const all = type === "kustomize" ? await deps.git.readFiles(source.repoUrl, revision, "") : sub;
+  const all = type === "kustomize" ? await deps.git.readFiles(source.repoUrl, revision, "", { strictUnder: source.path }) : sub;
   const rendered = await renderSource(all.files, { path: source.path, type, recursive: source.recursive, helm: source.helm }, { namespace: spec.namespace });
   return { ...rendered, readWarnings: all.warnings };
 }

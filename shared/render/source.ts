@@ -19,8 +19,16 @@ import { renderDirectory, RenderError, type RenderResult, type SourceFile } from
 
 const run = promisify(execFile);
 
-/** Longest a Kustomize or Helm render may take: 30 s. */
+/** Longest a Kustomize or Helm render may take: 30 s (`CONVERGE_RENDER_TIMEOUT_MS` overrides). */
 export const RENDER_TIMEOUT_MS = 30_000;
+
+/** Most objects one render may produce: 20,000. More fails the render (design brief: bad input). */
+export const MAX_OBJECTS = 20_000;
+
+function limitObjects<T extends RenderResult>(r: T, file: string): T {
+  if (r.objects.length > MAX_OBJECTS) throw new RenderError(file, 1, `the render produced ${r.objects.length} objects, more than the limit of ${MAX_OBJECTS}`);
+  return r;
+}
 
 /** Source types. */
 export type SourceType = "directory" | "kustomize" | "helm";
@@ -101,7 +109,7 @@ export async function renderSource(files: SourceFile[], spec: SourceSpec, opts: 
     const manifests = mine.filter((f) => /\.(ya?ml|json)$/.test(f.path));
     const jsonnet = mine.find((f) => /\.(jsonnet|libsonnet)$/.test(f.path));
     if (manifests.length === 0 && jsonnet) throw new RenderError(jsonnet.path, 1, "unsupported source type: Jsonnet (Converge renders plain YAML/JSON, Kustomize and Helm)");
-    return { ...renderDirectory(files, { path: spec.path, recursive: spec.recursive }), type };
+    return { ...limitObjects(renderDirectory(files, { path: spec.path, recursive: spec.recursive }), spec.path || "."), type };
   }
   const anchor = type === "kustomize" ? files.find((f) => KUSTOMIZATION.some((k) => f.path === `${prefix}${k}`))!.path : `${prefix}Chart.yaml`;
   if (type === "kustomize") {
@@ -130,16 +138,17 @@ export async function renderSource(files: SourceFile[], spec: SourceSpec, opts: 
       args = ["template", spec.helm?.releaseName ?? (spec.path.split("/").pop() || "release"), dir, "--namespace", opts.namespace, ...(spec.helm?.valueFiles ?? []).flatMap((v) => ["-f", join(dir, v)]), ...values.flatMap((v) => ["-f", v])];
     }
     let stdout: string;
+    const timeout = Number((opts.env ?? process.env).CONVERGE_RENDER_TIMEOUT_MS) || RENDER_TIMEOUT_MS;
     try {
-      ({ stdout } = await run(cmd, args, { env, timeout: RENDER_TIMEOUT_MS, maxBuffer: 256 * 1024 * 1024, killSignal: "SIGKILL" }));
+      ({ stdout } = await run(cmd, args, { env, timeout, maxBuffer: 256 * 1024 * 1024, killSignal: "SIGKILL" }));
     } catch (err) {
       const e = err as { killed?: boolean; stderr?: string; message: string; code?: string };
       if (e.code === "ENOENT") throw new Error(`${cmd} not found: set CONVERGE_KUBECTL / CONVERGE_HELM, or attach the kubectl layer`);
-      if (e.killed) throw new RenderError(anchor, 1, `${type} render exceeded ${RENDER_TIMEOUT_MS / 1000} s`);
+      if (e.killed) throw new RenderError(anchor, 1, `${type} render exceeded ${timeout / 1000} s`);
       const msg = (e.stderr ?? e.message).replace(new RegExp(scratch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "/repo/", "g"), "").trim().split("\n").slice(0, 3).join(" ");
       throw new RenderError(anchor, 1, `${type} failed: ${msg}`);
     }
-    const rendered = renderDirectory([{ path: /\.ya?ml$/.test(anchor) ? anchor : `${anchor}.yaml`, content: stdout }], { path: "" });
+    const rendered = limitObjects(renderDirectory([{ path: /\.ya?ml$/.test(anchor) ? anchor : `${anchor}.yaml`, content: stdout }], { path: "" }), anchor);
     return { ...rendered, type };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
