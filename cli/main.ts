@@ -41,6 +41,9 @@ interface AddOptions {
   type?: string;
   values?: string[];
   release?: string;
+  ref?: string;
+  gitTokenEnv?: string;
+  gitTokenSecret?: string;
 }
 
 /** Reads a YAML/JSON list of ignore rules (Argo CD's ignoreDifferences format) from a file. */
@@ -74,6 +77,8 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
     source: {
       repoUrl: o.repo,
       branch: o.branch,
+      ...(o.ref ? { ref: o.ref } : {}),
+      ...(o.gitTokenEnv || o.gitTokenSecret ? { credentials: { ...(o.gitTokenEnv ? { tokenEnv: o.gitTokenEnv } : {}), ...(o.gitTokenSecret ? { tokenSecretArn: o.gitTokenSecret } : {}) } } : {}),
       path: o.path,
       ...(o.type ? { type: o.type as "directory" | "kustomize" | "helm" } : {}),
       recursive: o.recursive,
@@ -116,6 +121,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .description("register a cluster tracking a Git path")
     .requiredOption("--repo <url>", "Git repository URL (https://, ssh:// or git@host:org/repo)")
     .option("--branch <branch>", "branch to track", "main")
+    .option("--ref <tag|sha>", "pin a tag or a commit SHA instead of the branch head")
+    .option("--git-token-env <VAR>", "private repository: environment variable holding an HTTPS token (never stored)")
+    .option("--git-token-secret <arn>", "private repository: Secrets Manager secret holding an HTTPS token (in AWS)")
     .option("--path <dir>", "directory in the repository holding the manifests", "")
     .option("--namespace <ns>", "namespace for namespaced objects that have none in Git", "default")
     .option("--kubeconfig <file>", "kubeconfig file to reach the cluster (local mode)")

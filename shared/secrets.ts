@@ -27,3 +27,30 @@ export function webhookSecret(cfg: ConvergeConfig): Promise<string> {
     });
   return cached;
 }
+
+const tokens = new Map<string, Promise<string>>();
+
+/**
+ * The Git token of a source's credentials: the environment variable, or the Secrets Manager
+ * secret (cached per warm Lambda).
+ * @throws Error naming the variable or secret (never its value) when it is missing or empty.
+ */
+export function gitToken(c: { tokenEnv?: string; tokenSecretArn?: string }, region: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (c.tokenEnv) {
+    const v = env[c.tokenEnv];
+    return v ? Promise.resolve(v) : Promise.reject(new Error(`environment variable ${c.tokenEnv} (the Git token) is not set`));
+  }
+  const arn = c.tokenSecretArn!;
+  let p = tokens.get(arn);
+  if (!p) {
+    p = new SecretsManagerClient({ region })
+      .send(new GetSecretValueCommand({ SecretId: arn }))
+      .then((out) => {
+        if (!out.SecretString) throw new Error(`secret ${arn} has no string value`);
+        return out.SecretString;
+      });
+    p.catch(() => tokens.delete(arn));
+    tokens.set(arn, p);
+  }
+  return p;
+}

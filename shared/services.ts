@@ -15,6 +15,7 @@ import { connectCluster } from "./kube/connect.js";
 import type { ResourceApi } from "./kube/resources.js";
 import type { ClusterAccess } from "./cluster/spec.js";
 import type { ReconcileDeps } from "./reconcile/reconcile.js";
+import { gitToken } from "./secrets.js";
 
 /** Everything a handler or the CLI needs. `queue` is undefined when no queue URL is configured. */
 export interface Services {
@@ -46,5 +47,7 @@ export function createServices(config: ConvergeConfig = loadConfig()): Services 
 
 /** The reconcile's dependencies out of the services. */
 export function reconcileDeps(s: Services, extra: Partial<ReconcileDeps> = {}): ReconcileDeps {
-  return { clusters: s.clusters, snapshots: s.snapshots, events: s.events, git: s.git, connect: s.connect, ...extra };
+  const gitAuth: ReconcileDeps["gitAuth"] = async (source) =>
+    source.credentials ? { username: source.credentials.username, password: await gitToken(source.credentials, s.config.region) } : undefined;
+  return { clusters: s.clusters, snapshots: s.snapshots, events: s.events, git: s.git, connect: s.connect, gitAuth, ...extra };
 }

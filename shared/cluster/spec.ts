@@ -47,6 +47,20 @@ export const SourceSchema = z.object({
     }
   }, "invalid repository URL (expected https://host/org/repo(.git), ssh://... or git@host:org/repo)"),
   branch: z.string().min(1).regex(/^[^\s~^:?*[\\]+$/, "invalid branch name"),
+  /** A tag or a full commit SHA to reconcile instead of the branch head (pushes to the branch then leave the cluster alone). */
+  ref: z.string().regex(/^([0-9a-f]{40}|[^\s~^:?*[\\]+)$/, "invalid ref: a tag name or a 40-character commit SHA").optional(),
+  /**
+   * HTTPS credentials of a private repository: the NAME of an environment variable or the ARN of
+   * a Secrets Manager secret holding a token (used as the password). The token is never stored.
+   */
+  credentials: z
+    .object({
+      username: z.string().default("x-access-token"),
+      tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "tokenEnv must be an environment variable name").optional(),
+      tokenSecretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, "invalid Secrets Manager ARN").optional(),
+    })
+    .refine((c) => !!c.tokenEnv !== !!c.tokenSecretArn, "give exactly one of tokenEnv and tokenSecretArn")
+    .optional(),
   /** Directory inside the repository, `/`-separated, no `..`; `''` is the root. */
   path: z
     .string()

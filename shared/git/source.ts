@@ -99,6 +99,20 @@ export class GitSource {
   }
 
   /**
+   * The commit a `ref` names: a 40-character SHA as it is, otherwise a tag (annotated tags
+   * peeled to their commit): one ref listing.
+   * @throws SourceError when no such tag exists.
+   */
+  async resolveRef(url: string, ref: string, auth?: GitAuth): Promise<string> {
+    if (/^[0-9a-f]{40}$/.test(ref)) return ref;
+    this.requests++;
+    const refs = await git.listServerRefs({ http, url, prefix: `refs/tags/${ref}`, peelTags: true, onAuth: this.onAuth(auth) }).catch((e: unknown) => permanent(e, url));
+    const tag = refs.find((r) => r.ref === `refs/tags/${ref}`);
+    if (!tag) throw new SourceError(`tag "${ref}" not found in ${url}`);
+    return tag.peeled ?? tag.oid;
+  }
+
+  /**
    * Makes `revision` (a commit SHA) available locally: nothing when already fetched; else a
    * depth-1 fetch of that SHA (servers must allow SHA wants, as GitHub does and
    * `uploadpack.allowReachableSHA1InWant` enables), falling back to fetching `branch`

@@ -30,8 +30,8 @@ export async function diffCluster(deps: Pick<ReconcileDeps, "clusters" | "git" |
   const rec = await deps.clusters.get(name);
   if (!rec) throw new ClusterNotFoundError(name);
   const { source } = rec.spec;
-  const auth = await deps.gitAuth?.(source.repoUrl);
-  const rev = revision ?? (await deps.git.resolveBranch(source.repoUrl, source.branch, auth));
+  const auth = await deps.gitAuth?.(source);
+  const rev = revision ?? (source.ref ? await deps.git.resolveRef(source.repoUrl, source.ref, auth) : await deps.git.resolveBranch(source.repoUrl, source.branch, auth));
   await deps.git.fetch(source.repoUrl, rev, source.branch, auth);
   const rendered = await renderRevision(deps, rec.spec, rev);
   const api = await deps.connect(rec.spec.access);

@@ -48,8 +48,8 @@ export interface ReconcileDeps {
   git: GitSource;
   /** Opens the cluster's API: a fresh client per reconcile, closed by `reconcileCluster` when done. */
   connect(access: ClusterAccess): Promise<ResourceApi>;
-  /** Credentials for a repository URL, if it is private. */
-  gitAuth?(repoUrl: string): Promise<GitAuth | undefined>;
+  /** Credentials of a source, if its repository is private (default: from `source.credentials`). */
+  gitAuth?(source: ClusterRecord["spec"]["source"]): Promise<GitAuth | undefined>;
   log?: Log;
   /** Publishes the reconcile's metrics (default: EMF on stdout). */
   metrics?: typeof publishReconcileMetrics;
@@ -99,7 +99,6 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     return undefined;
   }
   const { spec } = rec;
-  const auth = await deps.gitAuth?.(spec.source.repoUrl);
   const finish = async (status: ClusterStatus, rest: Omit<ReconcileOutcome, "cluster" | "status">): Promise<ReconcileOutcome> => {
     status.durationMs = now() - started;
     status.lastReconcileAt = new Date(now()).toISOString();
@@ -120,10 +119,18 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
   const failed = (sync: "Error" | "Unknown", message: string, revision: string | undefined, errorSource?: SourceLocation, kubeRequests = 0) =>
     finish({ ...rec.status, sync, message, errorSource, revision: revision ?? rec.status.revision }, { drift: [], events: [], applied: 0, kubeRequests });
 
+  let auth: GitAuth | undefined;
+  try {
+    auth = await deps.gitAuth?.(spec.source);
+  } catch (err) {
+    return failed("Error", `Git credentials: ${(err as Error).message}`, undefined);
+  }
+
   // 1. the revision: the pushed commit, or the branch head for a tick
   let revision: string;
   try {
-    revision = task.revision ?? (await deps.git.resolveBranch(spec.source.repoUrl, spec.source.branch, auth));
+    // a pinned ref (tag or commit) wins over the pushed branch head
+    revision = spec.source.ref ? await deps.git.resolveRef(spec.source.repoUrl, spec.source.ref, auth) : (task.revision ?? (await deps.git.resolveBranch(spec.source.repoUrl, spec.source.branch, auth)));
   } catch (err) {
     if (err instanceof SourceError) return failed("Error", err.message, undefined);
     throw err;
