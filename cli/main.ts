@@ -6,7 +6,7 @@
  * `npm run demo`).
  */
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { renderSource } from "../shared/render/source.js";
 import { readTree } from "../shared/reconcile/diff-cluster.js";
@@ -144,6 +144,50 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
       out(`cluster ${rec.name} registered: ${rec.spec.source.repoUrl} ${rec.spec.source.branch}:${rec.spec.source.path || "/"} every ${formatDuration(rec.spec.intervalSeconds)}, sync ${rec.spec.syncPolicy}`);
     });
   cluster
+    .command("update <name>")
+    .description("change a registration; options not given stay as they are")
+    .option("--repo <url>", "Git repository URL")
+    .option("--branch <branch>", "branch to track")
+    .option("--ref <tag|sha>", "pin a tag or a commit SHA ('' to follow the branch again)")
+    .option("--path <dir>", "directory in the repository")
+    .option("--namespace <ns>", "namespace for namespaced objects that have none")
+    .addOption(new Option("--type <type>", "source type ('auto' to detect again)").choices(["directory", "kustomize", "helm", "auto"]))
+    .option("--values <file...>", "Helm value files, relative to the chart folder")
+    .option("--release <name>", "Helm release name")
+    .option("--interval <duration>", `reconcile interval (min ${MIN_INTERVAL_SECONDS}s)`)
+    .addOption(new Option("--sync <policy>", "detect or apply").choices(["detect", "apply"]))
+    .option("--ignore-differences <file>", "replace the ignore rules with this YAML list")
+    .action(async (name: string, o: { repo?: string; branch?: string; ref?: string; path?: string; namespace?: string; type?: string; values?: string[]; release?: string; interval?: string; sync?: string; ignoreDifferences?: string }) => {
+      let intervalSeconds: number | undefined;
+      if (o.interval !== undefined) {
+        try {
+          intervalSeconds = parseDuration(o.interval);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+        if (intervalSeconds < MIN_INTERVAL_SECONDS) throw new UsageError(`--interval ${o.interval} is below the minimum of ${MIN_INTERVAL_SECONDS}s`);
+      }
+      const rec = await svc().clusters.update(name, (spec) => {
+        const source: Record<string, unknown> = { ...spec.source };
+        if (o.repo !== undefined) source.repoUrl = o.repo;
+        if (o.branch !== undefined) source.branch = o.branch;
+        if (o.ref !== undefined) source.ref = o.ref || undefined;
+        if (o.path !== undefined) source.path = o.path;
+        if (o.type !== undefined) source.type = o.type === "auto" ? undefined : o.type;
+        if (o.values !== undefined || o.release !== undefined) source.helm = { ...spec.source.helm, ...(o.values ? { valueFiles: o.values } : {}), ...(o.release ? { releaseName: o.release } : {}) };
+        return {
+          ...spec,
+          source,
+          ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+          ...(intervalSeconds !== undefined ? { intervalSeconds } : {}),
+          ...(o.sync !== undefined ? { syncPolicy: o.sync } : {}),
+          ...(o.ignoreDifferences !== undefined ? { ignoreDifferences: readIgnoreRules(o.ignoreDifferences) } : {}),
+        };
+      });
+      out(`cluster ${rec.name} updated: ${rec.spec.source.repoUrl} ${rec.spec.source.ref ?? rec.spec.source.branch}:${rec.spec.source.path || "/"} (${rec.spec.source.type ?? "detected"}), every ${formatDuration(rec.spec.intervalSeconds)}, sync ${rec.spec.syncPolicy}`);
+    });
+
+  cluster
     .command("list")
     .description("list registered clusters")
     .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
@@ -225,12 +269,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .description("print the objects a local source folder renders to, as YAML, with the reconcile's code")
     .addOption(new Option("--type <type>", "source type (default: detected)").choices(["directory", "kustomize", "helm"]))
     .option("--values <file...>", "Helm value files, relative to <dir>")
-    .option("--release <name>", "Helm release name")
+    .option("--release <name>", "Helm release name (default: the folder's name)")
     .option("--namespace <ns>", "namespace for Helm and for namespaced objects without one", "default")
     .action(async (dir: string, o: { type?: "directory" | "kustomize" | "helm"; values?: string[]; release?: string; namespace: string }) => {
       const root = resolve(dir);
       const files = readTree(root);
-      const r = await renderSource(files, { path: "", type: o.type, helm: { valueFiles: o.values ?? [], releaseName: o.release } }, { namespace: o.namespace });
+      const r = await renderSource(files, { path: "", type: o.type, helm: { valueFiles: o.values ?? [], releaseName: o.release ?? basename(root) } }, { namespace: o.namespace });
       for (const w of r.warnings) err(`warning: ${w}`);
       out(r.objects.map((d) => stringifyYaml(d.object)).join("---\n").trimEnd());
     });

@@ -93,6 +93,34 @@ export class ClusterStore {
     return record;
   }
 
+  /**
+   * Changes a registration: `change` gets the current spec and returns the new one, which is
+   * validated as a whole; the name cannot change. The cluster becomes due at once. One
+   * conditional UpdateItem on `updatedAt`, so two concurrent updates cannot both win.
+   * @throws ClusterNotFoundError; ValidationError (nothing written); Error when another update won.
+   */
+  async update(name: string, change: (spec: ClusterSpec) => unknown, now = Date.now()): Promise<ClusterRecord> {
+    const rec = await this.get(name);
+    if (!rec) throw new ClusterNotFoundError(name);
+    const spec = parseClusterSpec({ ...(change(structuredClone(rec.spec)) as object), name });
+    const at = new Date(now).toISOString();
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { name },
+          UpdateExpression: "SET spec = :s, repoKey = :r, nextDueAt = :n, updatedAt = :u",
+          ConditionExpression: "updatedAt = :prev",
+          ExpressionAttributeValues: { ":s": spec, ":r": repoKey(spec.source.repoUrl, spec.source.branch), ":n": now, ":u": at, ":prev": rec.updatedAt },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailed(err)) throw new Error(`cluster "${name}" was changed meanwhile; try again`);
+      throw err;
+    }
+    return { ...rec, spec, repoKey: repoKey(spec.source.repoUrl, spec.source.branch), nextDueAt: now, updatedAt: at };
+  }
+
   /** The cluster `name`, or undefined. Strongly consistent. */
   async get(name: string): Promise<ClusterRecord | undefined> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { name }, ConsistentRead: true }));

@@ -72,6 +72,39 @@ test("Kustomize (with a base) and Helm (with values-production.yaml) sources rec
   assert.match(hd.message!, /helm-dependency\/Chart\.yaml:1: helm failed: .*missing in charts\/ directory: wordpress/);
 });
 
+test("Kustomize and Helm sources render to exactly the objects kubectl kustomize and helm template produce", async () => {
+  const { renderSource } = await import("../../shared/render/source.js");
+  const { readTree } = await import("../../shared/reconcile/diff-cluster.js");
+  const { parseAllDocuments } = await import("yaml");
+  const { execFileSync } = await import("node:child_process");
+  const tool = (args: string[], bin: string) => parseAllDocuments(execFileSync(bin, args, { encoding: "utf8" })).map((d) => d.toJS()).filter(Boolean);
+  const cases: [string, string[], string, Parameters<typeof renderSource>[1]][] = [
+    ["kustomize-guestbook", ["kustomize", join(repo.work, "kustomize-guestbook")], process.env.CONVERGE_KUBECTL!, { path: "" }],
+    ["sock-shop", ["kustomize", join(repo.work, "sock-shop")], process.env.CONVERGE_KUBECTL!, { path: "" }],
+    ["helm-guestbook", ["template", "helm-guestbook", join(repo.work, "helm-guestbook"), "--namespace", "prod"], process.env.CONVERGE_HELM!, { path: "", helm: { releaseName: "helm-guestbook" } }],
+    ["helm-guestbook", ["template", "helm-guestbook", join(repo.work, "helm-guestbook"), "--namespace", "prod", "-f", join(repo.work, "helm-guestbook", "values-production.yaml")], process.env.CONVERGE_HELM!, { path: "", helm: { releaseName: "helm-guestbook", valueFiles: ["values-production.yaml"] } }],
+  ];
+  for (const [dir, args, bin, spec] of cases) {
+    const ours = await renderSource(readTree(join(repo.work, dir)), spec, { namespace: "prod" });
+    assert.deepEqual(ours.objects.map((o) => o.object), tool(args, bin), `${dir} ${args.join(" ")}`);
+  }
+});
+
+test("converge cluster update overrides the source and keeps the status", async () => {
+  const before = (await iso.services.clusters.get("helm-guestbook"))!;
+  let out = "";
+  const code = await main(["node", "converge", "cluster", "update", "helm-guestbook", "--type", "directory", "--interval", "10m"], (s) => (out += s), (s) => (out += s));
+  assert.equal(code, 0, out);
+  const after = (await iso.services.clusters.get("helm-guestbook"))!;
+  assert.equal(after.spec.source.type, "directory");
+  assert.equal(after.spec.intervalSeconds, 600);
+  assert.deepEqual(after.spec.source.helm, before.spec.source.helm, "other settings kept");
+  assert.deepEqual(after.status, before.status);
+  const bad = await main(["node", "converge", "cluster", "update", "helm-guestbook", "--path", "../x"], () => {}, () => {});
+  assert.equal(bad, 2);
+  assert.equal((await iso.services.clusters.get("helm-guestbook"))!.spec.source.path, "helm-guestbook", "nothing written");
+});
+
 test("converge render prints what the reconcile renders, offline", async () => {
   let out = "";
   const code = await main(["node", "converge", "render", join(repo.work, "kustomize-guestbook")], (s) => (out += s + "\n"), () => {});
