@@ -43,7 +43,11 @@ interface AddOptions {
   release?: string;
   ref?: string;
   gitTokenEnv?: string;
+  gitTokenFile?: string;
   gitTokenSecret?: string;
+  include?: string;
+  exclude?: string;
+  helmValues?: string;
 }
 
 /** Reads a YAML/JSON list of ignore rules (Argo CD's ignoreDifferences format) from a file. */
@@ -78,11 +82,15 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
       repoUrl: o.repo,
       branch: o.branch,
       ...(o.ref ? { ref: o.ref } : {}),
-      ...(o.gitTokenEnv || o.gitTokenSecret ? { credentials: { ...(o.gitTokenEnv ? { tokenEnv: o.gitTokenEnv } : {}), ...(o.gitTokenSecret ? { tokenSecretArn: o.gitTokenSecret } : {}) } } : {}),
+      ...(o.gitTokenEnv || o.gitTokenFile || o.gitTokenSecret
+        ? { credentials: { ...(o.gitTokenEnv ? { tokenEnv: o.gitTokenEnv } : {}), ...(o.gitTokenFile ? { tokenFile: resolve(o.gitTokenFile) } : {}), ...(o.gitTokenSecret ? { tokenSecretArn: o.gitTokenSecret } : {}) } }
+        : {}),
+      ...(o.include ? { include: o.include } : {}),
+      ...(o.exclude ? { exclude: o.exclude } : {}),
       path: o.path,
       ...(o.type ? { type: o.type as "directory" | "kustomize" | "helm" } : {}),
       recursive: o.recursive,
-      ...(o.values?.length || o.release ? { helm: { valueFiles: o.values ?? [], ...(o.release ? { releaseName: o.release } : {}) } } : {}),
+      ...(o.values?.length || o.release || o.helmValues ? { helm: { valueFiles: o.values ?? [], ...(o.release ? { releaseName: o.release } : {}), ...(o.helmValues ? { values: o.helmValues } : {}) } } : {}),
     },
     namespace: o.namespace,
     access: o.kubeconfig
@@ -123,7 +131,11 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .option("--branch <branch>", "branch to track", "main")
     .option("--ref <tag|sha>", "pin a tag or a commit SHA instead of the branch head")
     .option("--git-token-env <VAR>", "private repository: environment variable holding an HTTPS token (never stored)")
+    .option("--git-token-file <file>", "private repository: file holding an HTTPS token (local mode; never stored)")
     .option("--git-token-secret <arn>", "private repository: Secrets Manager secret holding an HTTPS token (in AWS)")
+    .option("--include <glob>", "directory sources: only files matching this glob (relative to --path)")
+    .option("--exclude <glob>", "directory sources: leave out files matching this glob")
+    .option("--helm-values <yaml>", "Helm: inline values (YAML)")
     .option("--path <dir>", "directory in the repository holding the manifests", "")
     .option("--namespace <ns>", "namespace for namespaced objects that have none in Git", "default")
     .option("--kubeconfig <file>", "kubeconfig file to reach the cluster (local mode)")

@@ -2,6 +2,7 @@
  * Secrets Converge needs at run time (the webhook secret), from the environment in local mode
  * or from AWS Secrets Manager in AWS. Values are cached per process and never logged.
  */
+import { readFile } from "node:fs/promises";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { ConvergeConfig } from "./config.js";
 
@@ -31,11 +32,22 @@ export function webhookSecret(cfg: ConvergeConfig): Promise<string> {
 const tokens = new Map<string, Promise<string>>();
 
 /**
- * The Git token of a source's credentials: the environment variable, or the Secrets Manager
- * secret (cached per warm Lambda).
+ * The Git token of a source's credentials: the environment variable, the file (local mode), or
+ * the Secrets Manager secret (cached per warm Lambda).
  * @throws Error naming the variable or secret (never its value) when it is missing or empty.
  */
-export function gitToken(c: { tokenEnv?: string; tokenSecretArn?: string }, region: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export function gitToken(c: { tokenEnv?: string; tokenFile?: string; tokenSecretArn?: string }, region: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (c.tokenFile) {
+    return readFile(c.tokenFile, "utf8").then(
+      (t) => {
+        if (!t.trim()) throw new Error(`token file ${c.tokenFile} is empty`);
+        return t.trim();
+      },
+      () => {
+        throw new Error(`token file ${c.tokenFile} cannot be read`);
+      },
+    );
+  }
   if (c.tokenEnv) {
     const v = env[c.tokenEnv];
     return v ? Promise.resolve(v) : Promise.reject(new Error(`environment variable ${c.tokenEnv} (the Git token) is not set`));

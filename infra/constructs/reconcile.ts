@@ -3,7 +3,8 @@
  * failures, has the kubectl/helm layer of `@aws-cdk/lambda-layer-kubectl-v34` (x86_64
  * binaries, so the function is x86_64), and ephemeral storage for Git fetches.
  */
-import { Duration, Size } from "aws-cdk-lib";
+import { ArnFormat, Duration, Size, Stack } from "aws-cdk-lib";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Architecture } from "aws-cdk-lib/aws-lambda";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
@@ -12,6 +13,9 @@ import { Construct } from "constructs";
 import { convergeFunction } from "./function-defaults.js";
 import type { ConvergeTables } from "./tables.js";
 import type { ReconcileQueue } from "./queue.js";
+
+/** Name prefix of the Secrets Manager secrets holding Git tokens that the reconcile may read. */
+export const GIT_SECRET_PREFIX = "converge/";
 
 /** Timeout of one reconcile invocation (a batch of up to 10 clusters). */
 export const RECONCILE_TIMEOUT = Duration.minutes(5);
@@ -36,6 +40,13 @@ export class Reconcile extends Construct {
       environment: { ...props.tables.environment(), CONVERGE_WORK_DIR: "/tmp/converge" },
     });
     for (const t of [props.tables.tables.clusters, props.tables.tables.snapshots, props.tables.tables.events]) t.grantReadWriteData(this.fn);
+    // Git tokens of private repositories: secrets named converge/* (converge cluster add --git-token-secret)
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["secretsmanager:GetSecretValue"],
+        resources: [Stack.of(this).formatArn({ service: "secretsmanager", resource: "secret", resourceName: `${GIT_SECRET_PREFIX}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
     this.fn.addEventSource(new SqsEventSource(props.queue.queue, { batchSize: 10, reportBatchItemFailures: true }));
   }
 }

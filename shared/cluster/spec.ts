@@ -57,9 +57,10 @@ export const SourceSchema = z.object({
     .object({
       username: z.string().default("x-access-token"),
       tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "tokenEnv must be an environment variable name").optional(),
+      tokenFile: z.string().min(1).optional(),
       tokenSecretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, "invalid Secrets Manager ARN").optional(),
     })
-    .refine((c) => !!c.tokenEnv !== !!c.tokenSecretArn, "give exactly one of tokenEnv and tokenSecretArn")
+    .refine((c) => [c.tokenEnv, c.tokenFile, c.tokenSecretArn].filter(Boolean).length === 1, "give exactly one of tokenEnv, tokenFile and tokenSecretArn")
     .optional(),
   /** Directory inside the repository, `/`-separated, no `..`; `''` is the root. */
   path: z
@@ -70,6 +71,9 @@ export const SourceSchema = z.object({
   /** `directory`, `kustomize` or `helm`; absent: detected from the files, as Argo CD does. */
   type: z.enum(["directory", "kustomize", "helm"]).optional(),
   recursive: z.boolean().default(true),
+  /** Directory sources: globs of files to include / exclude, relative to `path` (Argo CD's directory.include/exclude). */
+  include: z.string().min(1).optional(),
+  exclude: z.string().min(1).optional(),
   /** Helm: release name (default: the last path segment), value files inside the chart folder, inline values (YAML). */
   helm: z
     .object({

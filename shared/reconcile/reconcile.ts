@@ -147,7 +147,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     if (err instanceof SourceError) return failed("Error", err.message, revision, err.file !== undefined ? { file: err.file, line: 0 } : undefined);
     throw err;
   }
-  const options = { type, recursive: spec.source.recursive, helm: type === "helm" ? { ...spec.source.helm, namespace: spec.namespace } : null };
+  const options = { type, recursive: spec.source.recursive, include: spec.source.include ?? null, exclude: spec.source.exclude ?? null, helm: type === "helm" ? { ...spec.source.helm, namespace: spec.namespace } : null };
   const key = snapshotKey({ repoUrl: spec.source.repoUrl, revision, path: spec.source.path, options });
   const mustApply = spec.syncPolicy === "apply" && rec.status.appliedRevision !== revision;
   let desired: DesiredObject[];
@@ -277,7 +277,7 @@ export async function renderRevision(deps: Pick<ReconcileDeps, "git">, spec: Clu
   const sub = await deps.git.readFiles(source.repoUrl, revision, source.path);
   const type = detectType(sub.files, source.path, source.type);
   const all = type === "kustomize" ? await deps.git.readFiles(source.repoUrl, revision, "", { strictUnder: source.path }) : sub;
-  const rendered = await renderSource(all.files, { path: source.path, type, recursive: source.recursive, helm: source.helm }, { namespace: spec.namespace });
+  const rendered = await renderSource(all.files, { path: source.path, type, recursive: source.recursive, include: source.include, exclude: source.exclude, helm: source.helm }, { namespace: spec.namespace });
   return { ...rendered, readWarnings: all.warnings };
 }
 

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
+import { minimatch } from "minimatch";
 import { renderDirectory, RenderError, type RenderResult, type SourceFile } from "./directory.js";
 
 const run = promisify(execFile);
@@ -46,6 +47,10 @@ export interface SourceSpec {
   path: string;
   type?: SourceType;
   recursive?: boolean;
+  /** Directory sources: glob of files to read (relative to `path`, e.g. `*.yaml`, `{a,b}/*.yml`). */
+  include?: string;
+  /** Directory sources: glob of files to leave out (e.g. `*-test.yaml`). */
+  exclude?: string;
   helm?: HelmOptions;
 }
 
@@ -109,7 +114,11 @@ export async function renderSource(files: SourceFile[], spec: SourceSpec, opts: 
     const manifests = mine.filter((f) => /\.(ya?ml|json)$/.test(f.path));
     const jsonnet = mine.find((f) => /\.(jsonnet|libsonnet)$/.test(f.path));
     if (manifests.length === 0 && jsonnet) throw new RenderError(jsonnet.path, 1, "unsupported source type: Jsonnet (Converge renders plain YAML/JSON, Kustomize and Helm)");
-    return { ...limitObjects(renderDirectory(files, { path: spec.path, recursive: spec.recursive }), spec.path || "."), type };
+    const chosen = files.filter((f) => {
+      const rel = prefix ? f.path.slice(prefix.length) : f.path;
+      return (!spec.include || minimatch(rel, spec.include, { dot: true })) && (!spec.exclude || !minimatch(rel, spec.exclude, { dot: true }));
+    });
+    return { ...limitObjects(renderDirectory(chosen, { path: spec.path, recursive: spec.recursive }), spec.path || "."), type };
   }
   const anchor = type === "kustomize" ? files.find((f) => KUSTOMIZATION.some((k) => f.path === `${prefix}${k}`))!.path : `${prefix}Chart.yaml`;
   if (type === "kustomize") {

@@ -81,6 +81,12 @@ test("the webhook has a Function URL, the tick a one-minute EventBridge Schedule
   template.resourceCountIs("AWS::SecretsManager::Secret", 1);
 });
 
+test("the reconcile function reads Git tokens only from secrets named converge/*", () => {
+  const statements = ofType("AWS::IAM::Policy").flatMap((p) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+  const git = statements.filter((s) => s.Action === "secretsmanager:GetSecretValue" && JSON.stringify(s.Resource).includes(":secret:converge/*"));
+  assert.equal(git.length, 1);
+});
+
 test("least privilege: no wildcard DynamoDB, SQS or Secrets Manager actions or resources", () => {
   for (const p of ofType("AWS::IAM::Policy")) {
     const statements = (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement;

@@ -11,6 +11,8 @@ import { reconcileCluster } from "../../shared/reconcile/reconcile.js";
 import { reconcileDeps } from "../../shared/services.js";
 import { documentClient } from "../../shared/store/client.js";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 const TOKEN = "ghp_converge_test_token_0123456789";
 const [k1] = stackEnv().clusters;
@@ -31,6 +33,9 @@ before(async () => {
   privateServer = await startGitServer({ root: stackEnv().gitRoot, token: TOKEN });
   const url = privateServer.url(name);
   await iso.services.clusters.add({ name: "private", source: { repoUrl: url, branch: "master", path: "guestbook", credentials: { tokenEnv: "CONVERGE_TEST_GIT_TOKEN" } }, namespace: "default", access: access(), intervalSeconds: 300 });
+  const tokenFile = join(stackEnv().gitRoot, "..", `token-${name}`);
+  writeFileSync(tokenFile, `${TOKEN}\n`);
+  await iso.services.clusters.add({ name: "token-file", source: { repoUrl: url, branch: "master", path: "guestbook", credentials: { tokenFile } }, namespace: "default", access: access(), intervalSeconds: 300 });
   await iso.services.clusters.add({ name: "no-token", source: { repoUrl: url, branch: "master", path: "guestbook" }, namespace: "default", access: access(), intervalSeconds: 300 });
   await iso.services.clusters.add({ name: "unset-var", source: { repoUrl: url, branch: "master", path: "guestbook", credentials: { tokenEnv: "CONVERGE_TEST_UNSET" } }, namespace: "default", access: access(), intervalSeconds: 300 });
   await iso.services.clusters.add({ name: "tag", source: { repoUrl: repo.url, branch: "master", ref: "v1", path: "guestbook" }, namespace: "default", access: access(), intervalSeconds: 300 });
@@ -42,9 +47,10 @@ after(async () => privateServer?.stop());
 
 test("a private repository is read with the token; without it the cluster is Error; the token is never stored or logged", async () => {
   process.env.CONVERGE_TEST_GIT_TOKEN = TOKEN;
-  const { result, lines } = await captureStdout(() => Promise.all([run("private"), run("no-token"), run("unset-var")]));
-  const [priv, none, unset] = result;
+  const { result, lines } = await captureStdout(() => Promise.all([run("private"), run("no-token"), run("unset-var"), run("token-file")]));
+  const [priv, none, unset, file] = result;
   assert.notEqual(priv!.status.sync, "Error", JSON.stringify(priv!.status));
+  assert.notEqual(file!.status.sync, "Error", "token from a file (local mode)");
   assert.equal(priv!.status.revision, repo.git("rev-parse", "HEAD"));
   assert.equal(none!.status.sync, "Error");
   assert.match(none!.status.message!, /refused the credentials \(HTTP 401\)/);

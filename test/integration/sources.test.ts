@@ -90,6 +90,18 @@ test("Kustomize and Helm sources render to exactly the objects kubectl kustomize
   }
 });
 
+test("directory include/exclude globs and inline Helm values", async () => {
+  const { renderSource } = await import("../../shared/render/source.js");
+  const { readTree } = await import("../../shared/reconcile/diff-cluster.js");
+  const files = readTree(join(repo.work, "sock-shop", "base"));
+  const names = async (spec: Partial<Parameters<typeof renderSource>[1]>) => (await renderSource(files, { path: "", ...spec }, { namespace: "x" })).objects.map((o) => `${o.object.kind}/${o.object.metadata.name}`).sort();
+  assert.deepEqual(await names({ include: "carts-*" }), ["Deployment/carts", "Deployment/carts-db", "Service/carts", "Service/carts-db"]);
+  assert.equal((await names({ exclude: "*-svc.yaml" })).length, 15);
+  const helm = await renderSource(readTree(join(repo.work, "helm-guestbook")), { path: "", helm: { releaseName: "hg", values: "replicaCount: 3\n" } }, { namespace: "x" });
+  const dep = helm.objects.find((o) => o.object.kind === "Deployment")!.object as unknown as { spec: { replicas: number } };
+  assert.equal(dep.spec.replicas, 3);
+});
+
 test("converge cluster update overrides the source and keeps the status", async () => {
   const before = (await iso.services.clusters.get("helm-guestbook"))!;
   let out = "";
