@@ -42,6 +42,9 @@ interface AddOptions {
   values?: string[];
   release?: string;
   ref?: string;
+  eks?: string;
+  region?: string;
+  roleArn?: string;
   gitTokenEnv?: string;
   gitTokenFile?: string;
   gitTokenSecret?: string;
@@ -64,8 +67,10 @@ function readIgnoreRules(file: string): unknown[] {
 
 /** Builds the cluster registration from `cluster add` options; checks flag combinations. */
 export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
-  if (o.kubeconfig && o.server) throw new UsageError("--kubeconfig and --server cannot be combined: give one way to reach the cluster");
-  if (!o.kubeconfig && !o.server) throw new UsageError("give --kubeconfig <file> [--context <ctx>] or --server <url> [--ca-file <file>] [--token-env <VAR>]");
+  if ([o.kubeconfig, o.server, o.eks].filter(Boolean).length > 1) throw new UsageError("--kubeconfig, --server and --eks cannot be combined: give one way to reach the cluster");
+  if (!o.kubeconfig && !o.server && !o.eks) throw new UsageError("give --kubeconfig <file> [--context <ctx>], --server <url> [--ca-file <file>] [--token-env <VAR>], or --eks <name> --region <region> [--role-arn <arn>]");
+  if (!o.eks && (o.region || o.roleArn)) throw new UsageError("--region and --role-arn need --eks");
+  if (o.eks && !o.region) throw new UsageError("--eks needs --region");
   if (o.context && !o.kubeconfig) throw new UsageError("--context needs --kubeconfig");
   if (!o.server && (o.caFile || o.tokenEnv || o.insecureSkipTlsVerify)) throw new UsageError("--ca-file, --token-env and --insecure-skip-tls-verify need --server");
   let intervalSeconds: number;
@@ -93,7 +98,9 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
       ...(o.values?.length || o.release || o.helmValues ? { helm: { valueFiles: o.values ?? [], ...(o.release ? { releaseName: o.release } : {}), ...(o.helmValues ? { values: o.helmValues } : {}) } } : {}),
     },
     namespace: o.namespace,
-    access: o.kubeconfig
+    access: o.eks
+      ? { type: "eks", clusterName: o.eks, region: o.region!, ...(o.roleArn ? { roleArn: o.roleArn } : {}) }
+      : o.kubeconfig
       ? { type: "kubeconfig", kubeconfig: resolve(o.kubeconfig), ...(o.context ? { context: o.context } : {}) }
       : { type: "server", server: o.server!, ...(o.caFile ? { caFile: resolve(o.caFile) } : {}), ...(o.tokenEnv ? { tokenEnv: o.tokenEnv } : {}), insecureSkipTlsVerify: !!o.insecureSkipTlsVerify },
     intervalSeconds,
@@ -144,6 +151,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .option("--ca-file <file>", "CA bundle of the API server (with --server)")
     .option("--token-env <VAR>", "environment variable holding a bearer token (with --server); the token is never stored")
     .option("--insecure-skip-tls-verify", "do not verify the API server certificate (with --server)")
+    .option("--eks <name>", "an Amazon EKS cluster: endpoint and CA from DescribeCluster, an IAM token per reconcile")
+    .option("--region <region>", "the EKS cluster's region (with --eks)")
+    .option("--role-arn <arn>", "role to assume for a cross-account EKS cluster (with --eks)")
     .option("--interval <duration>", `reconcile interval when no push arrives (min ${MIN_INTERVAL_SECONDS}s)`, "5m")
     .addOption(new Option("--sync <policy>", "detect: record drift only; apply: also server-side apply Git").default("detect"))
     .option("--no-recursive", "read only the top directory of --path")

@@ -1,34 +1,24 @@
 /**
- * The Converge stack: tables, queue, and the webhook, tick and reconcile functions, wired as
- * in ../shared/design.md's flow. Outputs the webhook URL, the queue URL and the table names
- * (what the CLI needs, see README).
+ * The Converge stack: the `Converge` construct with its defaults, and the outputs the CLI and
+ * a GitHub webhook need.
  */
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
-import { ConvergeTables } from "./constructs/tables.js";
-import { ReconcileQueue } from "./constructs/queue.js";
-import { Webhook } from "./constructs/webhook.js";
-import { Tick } from "./constructs/tick.js";
-import { Reconcile, RECONCILE_TIMEOUT } from "./constructs/reconcile.js";
+import { Converge, type ConvergeProps } from "./converge.js";
 
 /** The deployable stack. */
 export class ConvergeStack extends Stack {
-  readonly tables: ConvergeTables;
-  readonly queue: ReconcileQueue;
-  readonly webhook: Webhook;
-  readonly tick: Tick;
-  readonly reconcile: Reconcile;
+  readonly converge: Converge;
 
-  constructor(scope: Construct, id: string, props: StackProps = {}) {
+  constructor(scope: Construct, id: string, props: StackProps & ConvergeProps = {}) {
     super(scope, id, props);
-    this.tables = new ConvergeTables(this, "Tables");
-    this.queue = new ReconcileQueue(this, "Queue", { reconcileTimeout: RECONCILE_TIMEOUT });
-    this.webhook = new Webhook(this, "Webhook", { tables: this.tables, queue: this.queue });
-    this.tick = new Tick(this, "Tick", { tables: this.tables, queue: this.queue });
-    this.reconcile = new Reconcile(this, "Reconcile", { tables: this.tables, queue: this.queue });
-    new CfnOutput(this, "WebhookUrl", { value: this.webhook.url.url });
-    new CfnOutput(this, "WebhookSecretArn", { value: this.webhook.secret.secretArn });
-    new CfnOutput(this, "QueueUrl", { value: this.queue.queue.queueUrl });
-    for (const [k, v] of Object.entries(this.tables.environment())) new CfnOutput(this, k.replace(/_/g, ""), { value: v, description: k });
+    this.converge = new Converge(this, "Converge", props);
+    const c = this.converge;
+    new CfnOutput(this, "WebhookUrl", { value: c.webhook.url.url });
+    new CfnOutput(this, "WebhookSecretArn", { value: c.webhook.secret.secretArn });
+    new CfnOutput(this, "QueueUrl", { value: c.queue.queue.queueUrl });
+    new CfnOutput(this, "AlarmTopicArn", { value: c.alarms.topic.topicArn });
+    new CfnOutput(this, "ReconcileRoleArn", { value: c.reconcile.fn.role!.roleArn, description: "principal of the EKS access entries" });
+    for (const [k, v] of Object.entries(c.tables.environment())) new CfnOutput(this, k.replace(/_/g, ""), { value: v, description: k });
   }
 }

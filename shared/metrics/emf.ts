@@ -15,7 +15,19 @@ export const METRIC = {
   duration: "ReconcileDuration",
   health: "Health",
   degraded: "DegradedResources",
+  staleIntervals: "IntervalsSinceSuccess",
 } as const;
+
+/**
+ * Emits how many reconcile intervals have passed since `cluster`'s last successful reconcile
+ * (0 right after one): the stale-cluster alarm reads it. The tick emits it for due clusters, so
+ * a cluster whose reconciles stopped keeps reporting.
+ */
+export function publishStaleness(cluster: string, intervals: number): void {
+  const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: "converge", defaultDimensions: { Cluster: cluster } });
+  metrics.addMetric(METRIC.staleIntervals, MetricUnit.Count, Math.max(0, Math.round(intervals * 100) / 100));
+  metrics.publishStoredMetrics();
+}
 
 /** CloudWatch namespace of every Converge metric. */
 export const METRIC_NAMESPACE = "Converge";
@@ -33,6 +45,8 @@ export interface ReconcileMeasurement {
   /** 1 when the reconcile ended in Error or Unknown. */
   error: boolean;
   durationMs: number;
+  /** Intervals since the last successful reconcile (0 when this one succeeded). */
+  staleIntervals?: number;
 }
 
 /**
@@ -52,5 +66,6 @@ export function publishReconcileMetrics(m: ReconcileMeasurement): void {
   if (m.degraded !== undefined) metrics.addMetric(METRIC.degraded, MetricUnit.Count, m.degraded);
   metrics.addMetric(METRIC.errors, MetricUnit.Count, m.error ? 1 : 0);
   metrics.addMetric(METRIC.duration, MetricUnit.Milliseconds, m.durationMs);
+  if (m.staleIntervals !== undefined) metrics.addMetric(METRIC.staleIntervals, MetricUnit.Count, m.staleIntervals);
   metrics.publishStoredMetrics();
 }

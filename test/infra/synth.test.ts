@@ -87,6 +87,41 @@ test("the reconcile function reads Git tokens only from secrets named converge/*
   assert.equal(git.length, 1);
 });
 
+test("per-cluster alarms are Metrics Insights queries grouped by Cluster (new clusters need no deploy), all notifying one SNS topic", () => {
+  const alarms = ofType("AWS::CloudWatch::Alarm");
+  const insights = alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? "").includes("GROUP BY Cluster"));
+  const query = (m: string) => insights.find((a) => JSON.stringify(a.Properties.Metrics).includes(`(${m}) FROM SCHEMA`));
+  const diverged = query("OutOfSync")!;
+  assert.ok(diverged, "diverged alarm");
+  assert.equal(diverged.Properties.EvaluationPeriods, 3, "15 minutes in 5-minute periods");
+  assert.equal(diverged.Properties.Threshold, 1);
+  assert.ok(query("ReconcileErrors"), "failing alarm");
+  assert.equal(query("IntervalsSinceSuccess")!.Properties.Threshold, 3, "stale after 3 intervals");
+  assert.equal(insights.length, 3);
+  assert.ok(alarms.some((a) => a.Properties.MetricName === "ApproximateNumberOfMessagesVisible"), "DLQ alarm");
+  assert.ok(alarms.some((a) => a.Properties.MetricName === "Url4xxCount") && alarms.some((a) => a.Properties.MetricName === "Url5xxCount"), "webhook bursts");
+  template.resourceCountIs("AWS::SNS::Topic", 1);
+  for (const a of alarms) assert.equal((a.Properties.AlarmActions as unknown[]).length, 1, "notifies the topic");
+  template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+});
+
+test("another app can embed the Converge construct; EKS access entries per sync mode", async () => {
+  const { Stack } = await import("aws-cdk-lib");
+  const { Converge } = await import("../../infra/converge.js");
+  const { ConvergeEksAccess } = await import("../../infra/constructs/eks-access.js");
+  const stack = new Stack(new App(), "Embedding");
+  const c = new Converge(stack, "Drift", { divergedMinutes: 30 });
+  new ConvergeEksAccess(stack, "ProdDetect", { clusterName: "prod", role: c.reconcile.fn.role!, mode: "detect" });
+  new ConvergeEksAccess(stack, "DevApply", { clusterName: "dev", role: c.reconcile.fn.role!, mode: "apply", namespaces: ["web"] });
+  const t = Template.fromStack(stack);
+  const entries = Object.values(t.toJSON().Resources as Record<string, { Type: string; Properties: { ClusterName: string; AccessPolicies: { PolicyArn: unknown; AccessScope: { Type: string } }[] } }>).filter((r) => r.Type === "AWS::EKS::AccessEntry");
+  assert.deepEqual(entries.map((e) => [e.Properties.ClusterName, e.Properties.AccessPolicies.map((p) => `${JSON.stringify(p.PolicyArn).match(/AmazonEKS\w+Policy/)![0]}:${p.AccessScope.Type}`)]), [
+    ["prod", ["AmazonEKSViewPolicy:cluster"]],
+    ["dev", ["AmazonEKSViewPolicy:cluster", "AmazonEKSEditPolicy:namespace"]],
+  ]);
+  assert.throws(() => new ConvergeEksAccess(stack, "Bad", { clusterName: "x", role: c.reconcile.fn.role!, mode: "apply" }), /namespaces/);
+});
+
 test("least privilege: no wildcard DynamoDB, SQS or Secrets Manager actions or resources", () => {
   for (const p of ofType("AWS::IAM::Policy")) {
     const statements = (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement;

@@ -63,7 +63,9 @@ test("cluster add rejects bad input and writes nothing", async () => {
   const base = ["cluster", "add", "x", "--repo", repo.url, "--branch", "master", "--path", "guestbook", "--namespace", "loop-gb"];
   const bad: [string[], RegExp][] = [
     [[...base, "--kubeconfig", k1!.kubeconfig, "--server", "https://1.2.3.4"], /cannot be combined/],
-    [[...base], /--kubeconfig <file>/],
+    [[...base, "--eks", "prod"], /--eks needs --region/],
+    [[...base, "--eks", "prod", "--region", "mars-1"], /invalid AWS region/],
+    [[...base], /--kubeconfig <file>.*--eks <name>/],
     [[...base, "--server", "https://1.2.3.4", "--context", "c"], /--context needs --kubeconfig/],
     [[...base, "--kubeconfig", k1!.kubeconfig, "--interval", "10s"], /below the minimum of 30s/],
     [[...base, "--kubeconfig", k1!.kubeconfig, "--interval", "soon"], /invalid duration/],
@@ -144,6 +146,14 @@ test("reconcile applies the pushed revision; both clusters are Synced; EMF metri
   const meta = (gbMetrics._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] }).CloudWatchMetrics[0]!;
   assert.equal(meta.Namespace, "Converge");
   assert.ok(meta.Dimensions.some((d) => d.includes("Cluster")));
+  assert.equal(gbMetrics.IntervalsSinceSuccess, 0, "the stale-cluster alarm's metric");
+  // every metric a per-cluster alarm queries (infra/constructs/alarms.ts) is in the EMF, under the dimensions it groups by
+  const { METRIC } = await import("../../shared/metrics/emf.js");
+  for (const m of [METRIC.outOfSync, METRIC.errors, METRIC.staleIntervals, METRIC.drifted, METRIC.health, METRIC.duration]) {
+    assert.ok(meta.Dimensions.some((d) => d.includes("Cluster") && d.includes("service")), "dimensions Cluster and service");
+    assert.ok((gbMetrics._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]!.Metrics.some((x) => x.Name === m), m);
+  }
+
   assert.deepEqual(await iso.services.events.byCluster("guestbook"), [], "applying a revision is not drift");
 });
 
