@@ -17,6 +17,7 @@ export class ConvergeStack extends Stack {
     new CfnOutput(this, "WebhookUrl", { value: c.webhook.url.url });
     new CfnOutput(this, "WebhookSecretArn", { value: c.webhook.secret.secretArn });
     new CfnOutput(this, "QueueUrl", { value: c.queue.queue.queueUrl });
+    new CfnOutput(this, "QueryApiUrl", { value: c.api.api.apiEndpoint, description: "GET /clusters, /clusters/{name}, /clusters/{name}/drift, /drift (SigV4)" });
     new CfnOutput(this, "AlarmTopicArn", { value: c.alarms.topic.topicArn });
     new CfnOutput(this, "ReconcileRoleArn", { value: c.reconcile.fn.role!.roleArn, description: "principal of the EKS access entries" });
     for (const [k, v] of Object.entries(c.tables.environment())) new CfnOutput(this, k.replace(/_/g, ""), { value: v, description: k });

@@ -1,7 +1,7 @@
 /**
  * `Converge`: the whole control plane as one construct, so another CDK app can embed it
  * (`new Converge(this, "Converge", { divergedMinutes: 10 })`). It holds one construct per
- * runtime part: tables, queue, webhook, tick, reconcile, alarms (with their SNS topic) and the
+ * runtime part: tables, queue, webhook, tick, reconcile, the query API, alarms (with their SNS topic) and the
  * dashboard.
  */
 import type { Duration } from "aws-cdk-lib";
@@ -13,6 +13,7 @@ import { Tick } from "./constructs/tick.js";
 import { Reconcile, RECONCILE_TIMEOUT } from "./constructs/reconcile.js";
 import { ConvergeAlarms } from "./constructs/alarms.js";
 import { ConvergeDashboard } from "./constructs/dashboard.js";
+import { QueryApi } from "./constructs/api.js";
 
 /** Settings with defaults for a fleet of tens to thousands of clusters. */
 export interface ConvergeProps {
@@ -33,6 +34,7 @@ export class Converge extends Construct {
   readonly reconcile: Reconcile;
   readonly alarms: ConvergeAlarms;
   readonly dashboard: ConvergeDashboard;
+  readonly api: QueryApi;
 
   constructor(scope: Construct, id: string, props: ConvergeProps = {}) {
     super(scope, id);
@@ -42,6 +44,7 @@ export class Converge extends Construct {
     this.tick = new Tick(this, "Tick", { tables: this.tables, queue: this.queue, rate: props.tickRate });
     this.reconcile = new Reconcile(this, "Reconcile", { tables: this.tables, queue: this.queue });
     this.alarms = new ConvergeAlarms(this, "Alarms", { dlq: this.queue.dlq, webhook: this.webhook.fn, divergedMinutes: props.divergedMinutes });
+    this.api = new QueryApi(this, "Api", { tables: this.tables });
     this.dashboard = new ConvergeDashboard(this, "Dashboard", { alarms: Object.values(this.alarms.alarms) });
   }
 }

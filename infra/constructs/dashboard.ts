@@ -20,7 +20,7 @@ export class ConvergeDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: { alarms: Alarm[] }) {
     super(scope, id);
-    this.dashboard = new Dashboard(this, "Dashboard", { dashboardName: "Converge" });
+    this.dashboard = new Dashboard(this, "Dashboard");
     this.dashboard.addWidgets(new AlarmStatusWidget({ title: "Alarms", alarms: props.alarms, width: 24 }));
     this.dashboard.addWidgets(graph("Clusters out of sync (1 = OutOfSync)", perClusterQuery("MAX", METRIC.outOfSync)), graph("Drifted resources per cluster", perClusterQuery("MAX", METRIC.drifted)));
     this.dashboard.addWidgets(graph("Health (0 Healthy .. 4 Degraded, 5 Unknown)", perClusterQuery("MAX", METRIC.health)), graph("Reconcile errors", perClusterQuery("SUM", METRIC.errors)));

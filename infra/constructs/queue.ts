@@ -12,6 +12,7 @@ import { Construct } from "constructs";
 /** Receives before a task moves to the DLQ. */
 export const MAX_RECEIVE_COUNT = 5;
 
+/** Settings of the reconcile queue. */
 export interface ReconcileQueueProps {
   /** Timeout of the reconcile function; the visibility timeout is 6x this. */
   reconcileTimeout: Duration;
@@ -24,10 +25,9 @@ export class ReconcileQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: ReconcileQueueProps) {
     super(scope, id);
-    this.dlq = new Queue(this, "Dlq", { fifo: true, queueName: "converge-reconcile-dlq.fifo", retentionPeriod: Duration.days(14), encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true });
+    this.dlq = new Queue(this, "Dlq", { fifo: true, retentionPeriod: Duration.days(14), encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true });
     this.queue = new Queue(this, "Queue", {
       fifo: true,
-      queueName: "converge-reconcile.fifo",
       contentBasedDeduplication: false,
       visibilityTimeout: Duration.seconds(props.reconcileTimeout.toSeconds() * 6),
       deadLetterQueue: { queue: this.dlq, maxReceiveCount: MAX_RECEIVE_COUNT },

@@ -20,9 +20,15 @@ export const GIT_SECRET_PREFIX = "converge/";
 /** Timeout of one reconcile invocation (a batch of up to 10 clusters). */
 export const RECONCILE_TIMEOUT = Duration.minutes(5);
 
+/** What the reconcile function is wired to. */
 export interface ReconcileProps {
   tables: ConvergeTables;
   queue: ReconcileQueue;
+  /**
+   * Roles the function may assume to reach EKS clusters in other accounts (`--role-arn`).
+   * Default: roles named `converge-*` in any account (the target account's trust policy decides).
+   */
+  eksRoleArns?: string[];
 }
 
 /** Reconcile function with its queue subscription and layer. */
@@ -40,6 +46,10 @@ export class Reconcile extends Construct {
       environment: { ...props.tables.environment(), CONVERGE_WORK_DIR: "/tmp/converge" },
     });
     for (const t of [props.tables.tables.clusters, props.tables.tables.snapshots, props.tables.tables.events]) t.grantReadWriteData(this.fn);
+    // EKS targets: endpoint and CA (DescribeCluster), cross-account roles (AssumeRole)
+    const stack = Stack.of(this);
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ["eks:DescribeCluster"], resources: [stack.formatArn({ service: "eks", region: "*", resource: "cluster", resourceName: "*" })] }));
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ["sts:AssumeRole"], resources: props.eksRoleArns ?? [`arn:${stack.partition}:iam::*:role/converge-*`] }));
     // Git tokens of private repositories: secrets named converge/* (converge cluster add --git-token-secret)
     this.fn.addToRolePolicy(
       new PolicyStatement({

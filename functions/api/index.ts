@@ -1,0 +1,26 @@
+/**
+ * Query API function behind an HTTP API with IAM authorization. Thin adapter over
+ * `shared/api/query.ts`.
+ */
+import middy from "@middy/core";
+import { Logger } from "@aws-lambda-powertools/logger";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { createServices } from "../../shared/services.js";
+import { handleQuery } from "../../shared/api/query.js";
+
+const logger = new Logger({ serviceName: "converge-api" });
+const services = createServices();
+
+/** HTTP API (payload 2.0) handler. */
+export const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  try {
+    const res = await handleQuery(
+      { method: event.requestContext.http.method, path: event.rawPath, query: event.queryStringParameters ?? {} },
+      { clusters: services.clusters, events: services.events },
+    );
+    return { statusCode: res.statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(res.body) };
+  } catch (err) {
+    logger.error("query failed", err as Error);
+    return { statusCode: 500, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: "internal error" }) };
+  }
+});

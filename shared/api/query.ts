@@ -1,0 +1,81 @@
+/**
+ * The query API: the central view and drift history over HTTP, read-only, for dashboards and
+ * scripts (the CLI reads DynamoDB directly). Routes, all GET, JSON answers:
+ *
+ * | route | answer |
+ * | --- | --- |
+ * | `/clusters?limit=&cursor=` | `{ clusters: [{ name, spec, status }], cursor? }` (limit 1..500, default 100) |
+ * | `/clusters/{name}` | `{ name, spec, status, nextDueAt }`, 404 when unknown |
+ * | `/clusters/{name}/drift?since=24h` | `{ events }` of that cluster, oldest first |
+ * | `/drift?since=1h` | `{ events }` of every cluster (at most 7 days back) |
+ * | `/resources/{key}/drift?since=7d` | `{ events }` of one resource (URL-encoded resource key) across clusters |
+ *
+ * Bad input is a 400 with the reason; an unknown route a 404.
+ */
+import { parseDuration } from "../cluster/spec.js";
+import type { ClusterStore } from "../store/clusters.js";
+import type { EventStore } from "../store/events.js";
+
+/** A request: method, path, query parameters. */
+export interface QueryRequest {
+  method: string;
+  path: string;
+  query: Record<string, string | undefined>;
+}
+
+/** The answer: status and JSON body. */
+export interface QueryResponse {
+  statusCode: number;
+  body: unknown;
+}
+
+class BadRequest extends Error {}
+
+function since(q: Record<string, string | undefined>, dflt: string, maxSeconds = Infinity, now = Date.now()): string {
+  let seconds: number;
+  try {
+    seconds = parseDuration(q.since ?? dflt);
+  } catch (err) {
+    throw new BadRequest(`since: ${(err as Error).message}`);
+  }
+  if (seconds > maxSeconds) throw new BadRequest(`since: at most ${maxSeconds / 86400} days for this route`);
+  return new Date(now - seconds * 1000).toISOString();
+}
+
+/** Answers one request. Throws only when DynamoDB fails (the handler answers 500). */
+export async function handleQuery(req: QueryRequest, deps: { clusters: ClusterStore; events: EventStore }): Promise<QueryResponse> {
+  if (req.method !== "GET") return { statusCode: 405, body: { error: "only GET is served" } };
+  const parts = req.path.split("/").filter(Boolean).map(decodeURIComponent);
+  try {
+    if (parts.length === 1 && parts[0] === "clusters") {
+      const limit = Number(req.query.limit ?? 100);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new BadRequest("limit must be an integer from 1 to 500");
+      let page;
+      try {
+        page = await deps.clusters.list({ limit, cursor: req.query.cursor });
+      } catch (err) {
+        if (req.query.cursor) throw new BadRequest("invalid cursor");
+        throw err;
+      }
+      return { statusCode: 200, body: { clusters: page.clusters.map((c) => ({ name: c.name, spec: c.spec, status: c.status })), ...(page.cursor ? { cursor: page.cursor } : {}) } };
+    }
+    if (parts[0] === "clusters" && parts.length === 2) {
+      const c = await deps.clusters.get(parts[1]!);
+      if (!c) return { statusCode: 404, body: { error: `cluster "${parts[1]}" not found` } };
+      return { statusCode: 200, body: { name: c.name, spec: c.spec, status: c.status, nextDueAt: new Date(c.nextDueAt).toISOString() } };
+    }
+    if (parts[0] === "clusters" && parts.length === 3 && parts[2] === "drift") {
+      return { statusCode: 200, body: { events: await deps.events.byCluster(parts[1]!, since(req.query, "24h")) } };
+    }
+    if (parts.length === 1 && parts[0] === "drift") {
+      return { statusCode: 200, body: { events: await deps.events.since(since(req.query, "1h", 7 * 86400)) } };
+    }
+    if (parts[0] === "resources" && parts.length === 3 && parts[2] === "drift") {
+      return { statusCode: 200, body: { events: await deps.events.byResource(parts[1]!, since(req.query, "7d")) } };
+    }
+    return { statusCode: 404, body: { error: `no route ${req.path}` } };
+  } catch (err) {
+    if (err instanceof BadRequest) return { statusCode: 400, body: { error: err.message } };
+    throw err;
+  }
+}
