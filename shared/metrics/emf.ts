@@ -16,6 +16,7 @@ export const METRIC = {
   health: "Health",
   degraded: "DegradedResources",
   staleIntervals: "IntervalsSinceSuccess",
+  secondsSinceSuccess: "SecondsSinceLastSuccess",
 } as const;
 
 /**
@@ -23,9 +24,10 @@ export const METRIC = {
  * (0 right after one): the stale-cluster alarm reads it. The tick emits it for due clusters, so
  * a cluster whose reconciles stopped keeps reporting.
  */
-export function publishStaleness(cluster: string, intervals: number): void {
+export function publishStaleness(cluster: string, intervals: number, seconds?: number): void {
   const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: "converge", defaultDimensions: { Cluster: cluster } });
   metrics.addMetric(METRIC.staleIntervals, MetricUnit.Count, Math.max(0, Math.round(intervals * 100) / 100));
+  if (seconds !== undefined) metrics.addMetric(METRIC.secondsSinceSuccess, MetricUnit.Seconds, Math.max(0, Math.round(seconds)));
   metrics.publishStoredMetrics();
 }
 
@@ -47,6 +49,8 @@ export interface ReconcileMeasurement {
   durationMs: number;
   /** Intervals since the last successful reconcile (0 when this one succeeded). */
   staleIntervals?: number;
+  /** Seconds since the last successful reconcile (0 when this one succeeded). */
+  secondsSinceSuccess?: number;
 }
 
 /**
@@ -67,5 +71,6 @@ export function publishReconcileMetrics(m: ReconcileMeasurement): void {
   metrics.addMetric(METRIC.errors, MetricUnit.Count, m.error ? 1 : 0);
   metrics.addMetric(METRIC.duration, MetricUnit.Milliseconds, m.durationMs);
   if (m.staleIntervals !== undefined) metrics.addMetric(METRIC.staleIntervals, MetricUnit.Count, m.staleIntervals);
+  if (m.secondsSinceSuccess !== undefined) metrics.addMetric(METRIC.secondsSinceSuccess, MetricUnit.Seconds, m.secondsSinceSuccess);
   metrics.publishStoredMetrics();
 }

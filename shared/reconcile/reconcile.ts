@@ -112,6 +112,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
       error: status.sync === "Error" || status.sync === "Unknown",
       durationMs: status.durationMs,
       staleIntervals: status.lastSuccessAt ? Math.max(0, Math.round(((now() - Date.parse(status.lastSuccessAt)) / 1000 / spec.intervalSeconds) * 100) / 100) : undefined,
+      secondsSinceSuccess: status.lastSuccessAt ? Math.max(0, Math.round((now() - Date.parse(status.lastSuccessAt)) / 1000)) : undefined,
       ...(drifted !== undefined && status.health ? { health: HEALTH_ORDER.indexOf(status.health), degraded: status.healthCounts?.Degraded ?? 0 } : {}),
     });
     log.info("reconciled", { cluster: rec.name, sync: status.sync, revision: status.revision, counts: status.counts, durationMs: status.durationMs, events: rest.events.length });

@@ -29,7 +29,7 @@ export async function tick(deps: { clusters: ClusterStore; queue: TaskQueue; pub
   // a due cluster whose reconciles stopped succeeding keeps reporting how stale it is
   for (const c of due) {
     const since = Date.parse(c.status.lastSuccessAt ?? c.createdAt);
-    (deps.publishStaleness ?? publishStaleness)(c.name, (now - since) / 1000 / c.spec.intervalSeconds);
+    (deps.publishStaleness ?? publishStaleness)(c.name, (now - since) / 1000 / c.spec.intervalSeconds, (now - since) / 1000);
   }
   return { due: due.length, enqueued, clusters: due.map((c) => c.name).sort() };
 }

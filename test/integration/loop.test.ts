@@ -147,6 +147,8 @@ test("reconcile applies the pushed revision; both clusters are Synced; EMF metri
   assert.equal(meta.Namespace, "Converge");
   assert.ok(meta.Dimensions.some((d) => d.includes("Cluster")));
   assert.equal(gbMetrics.IntervalsSinceSuccess, 0, "the stale-cluster alarm's metric");
+  assert.equal(gbMetrics.SecondsSinceLastSuccess, 0);
+  assert.equal(gbMetrics.MissingResources, 0);
   // every metric a per-cluster alarm queries (infra/constructs/alarms.ts) is in the EMF, under the dimensions it groups by
   const { METRIC } = await import("../../shared/metrics/emf.js");
   for (const m of [METRIC.outOfSync, METRIC.errors, METRIC.staleIntervals, METRIC.drifted, METRIC.health, METRIC.duration]) {

@@ -29,9 +29,15 @@ before(async () => {
   handler = (await import("../../functions/tick/index.js")).handler as unknown as typeof handler;
 });
 
-test("the tick enqueues exactly the due clusters and moves them one interval ahead", async () => {
+test("the tick enqueues exactly the due clusters and moves them one interval ahead; it reports how stale each is", async () => {
   const before = Date.now();
-  const r = await handler({}, localContext("converge-tick"));
+  const { captureStdout } = await import("../support/stack.js");
+  const { result: r, lines } = await captureStdout(() => handler({}, localContext("converge-tick")));
+  const emf = lines.filter((l) => l.includes('{"_aws"')).map((l) => JSON.parse(l.slice(l.indexOf('{"_aws"'))) as Record<string, number | string>);
+  const dueA = emf.find((m) => m.Cluster === "due-a")!;
+  assert.ok(Number(dueA.IntervalsSinceSuccess) >= 2, "never reconciled: 60 s since registration at a 30 s interval");
+  assert.ok(Number(dueA.SecondsSinceLastSuccess) >= 60);
+  assert.equal(emf.some((m) => m.Cluster === "later"), false, "only due clusters");
   assert.equal(r.due, 2);
   assert.equal(r.enqueued, 2);
   assert.deepEqual(r.clusters, ["due-a", "due-b"]);
