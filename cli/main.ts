@@ -53,6 +53,21 @@ interface AddOptions {
   helmValues?: string;
 }
 
+/**
+ * Parses a duration flag (`30s`, `5m`, `1h`), at least `min` seconds.
+ * @throws UsageError naming the flag.
+ */
+function durationFlag(flag: string, text: string, min = 0): number {
+  let seconds: number;
+  try {
+    seconds = parseDuration(text);
+  } catch (err) {
+    throw new UsageError(`${flag}: ${(err as Error).message}`);
+  }
+  if (seconds < min) throw new UsageError(`${flag} ${text} is below the minimum of ${min}s`);
+  return seconds;
+}
+
 /** Reads a YAML/JSON list of ignore rules (Argo CD's ignoreDifferences format) from a file. */
 function readIgnoreRules(file: string): unknown[] {
   let rules: unknown;
@@ -73,13 +88,7 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
   if (o.eks && !o.region) throw new UsageError("--eks needs --region");
   if (o.context && !o.kubeconfig) throw new UsageError("--context needs --kubeconfig");
   if (!o.server && (o.caFile || o.tokenEnv || o.insecureSkipTlsVerify)) throw new UsageError("--ca-file, --token-env and --insecure-skip-tls-verify need --server");
-  let intervalSeconds: number;
-  try {
-    intervalSeconds = parseDuration(o.interval);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (intervalSeconds < MIN_INTERVAL_SECONDS) throw new UsageError(`--interval ${o.interval} is below the minimum of ${MIN_INTERVAL_SECONDS}s`);
+  const intervalSeconds = durationFlag("--interval", o.interval, MIN_INTERVAL_SECONDS);
   if (o.sync !== "detect" && o.sync !== "apply") throw new UsageError(`--sync must be detect or apply, not "${o.sync}"`);
   return {
     name,
@@ -180,15 +189,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .addOption(new Option("--sync <policy>", "detect or apply").choices(["detect", "apply"]))
     .option("--ignore-differences <file>", "replace the ignore rules with this YAML list")
     .action(async (name: string, o: { repo?: string; branch?: string; ref?: string; path?: string; namespace?: string; type?: string; values?: string[]; release?: string; interval?: string; sync?: string; ignoreDifferences?: string }) => {
-      let intervalSeconds: number | undefined;
-      if (o.interval !== undefined) {
-        try {
-          intervalSeconds = parseDuration(o.interval);
-        } catch (e) {
-          throw new UsageError((e as Error).message);
-        }
-        if (intervalSeconds < MIN_INTERVAL_SECONDS) throw new UsageError(`--interval ${o.interval} is below the minimum of ${MIN_INTERVAL_SECONDS}s`);
-      }
+      const intervalSeconds = o.interval === undefined ? undefined : durationFlag("--interval", o.interval, MIN_INTERVAL_SECONDS);
       const rec = await svc().clusters.update(name, (spec) => {
         const source: Record<string, unknown> = { ...spec.source };
         if (o.repo !== undefined) source.repoUrl = o.repo;
@@ -255,7 +256,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
             c.status.counts.missing,
             c.status.counts.extra,
             ago(c.status.lastReconcileAt),
-            c.status.message ? (c.status.errorSource ? `${c.status.message}` : c.status.message).replace(/\s+/g, " ").slice(0, 100) : undefined,
+            c.status.message?.replace(/\s+/g, " ").slice(0, 100),
           ]),
         ),
       );
@@ -269,12 +270,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .option("--since <duration>", "how far back, e.g. 30m, 24h, 7d", "24h")
     .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
     .action(async (o: { cluster: string; since: string; output: string }) => {
-      let seconds: number;
-      try {
-        seconds = parseDuration(o.since);
-      } catch (e) {
-        throw new UsageError(`--since: ${(e as Error).message}`);
-      }
+      const seconds = durationFlag("--since", o.since);
       if (!(await svc().clusters.get(o.cluster))) err(`note: cluster "${o.cluster}" is not registered (showing any history it left)`);
       const events = await svc().events.byCluster(o.cluster, new Date(Date.now() - seconds * 1000).toISOString());
       if (o.output === "json") return void out(JSON.stringify(events, null, 2));
