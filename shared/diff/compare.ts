@@ -47,12 +47,17 @@ function isMap(v: unknown): v is Record<string, unknown> {
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const PLAIN_VALUE = /^[^\s[\]",=]+$/;
 
+/** `path` with map key `key` appended: `a.b`, or `a["x.y/z"]` for keys that are not plain. */
+export function appendKey(path: string, key: string): string {
+  return PLAIN_KEY.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
+}
+
 /** Renders path segments: `a.b`, `a["x.y/z"]`, `a[0]`, `a[name=web]`. */
 export function formatPath(segments: readonly Segment[]): string {
   let out = "";
   for (const s of segments) {
     if (typeof s === "number") out += `[${s}]`;
-    else if (typeof s === "string") out += PLAIN_KEY.test(s) ? (out ? `.${s}` : s) : `[${JSON.stringify(s)}]`;
+    else if (typeof s === "string") out = appendKey(out, s);
     else out += `[${s.match}]`;
   }
   return out;

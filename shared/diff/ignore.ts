@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import type { FieldChange, KubeObject, ResourceDrift } from "../model.js";
-import { listKey } from "./compare.js";
+import { appendKey, listKey } from "./compare.js";
 import { fieldsV1Paths } from "./managed.js";
 
 /** One rule. Empty `group` is the core group; omitted selectors match anything. */
@@ -45,9 +45,6 @@ function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`);
 }
 
-function child(path: string, key: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
-}
 
 /** The field path a JSON pointer addresses in `obj` (list indexes become merge keys where the list has one). */
 export function pointerToPath(obj: unknown, pointer: string): string | undefined {
@@ -62,7 +59,7 @@ export function pointerToPath(obj: unknown, pointer: string): string | undefined
       path += `[${key ? key(node[i]) : i}]`;
       node = node[i];
     } else if (node && typeof node === "object") {
-      path = child(path, seg);
+      path = appendKey(path, seg);
       node = (node as Record<string, unknown>)[seg];
     } else return undefined;
   }

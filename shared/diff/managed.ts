@@ -7,14 +7,11 @@
  * `i:<index>`; `.` marks the node itself.
  */
 import type { FieldChange, KubeObject } from "../model.js";
-import { listKey } from "./compare.js";
+import { appendKey, listKey } from "./compare.js";
 
 type Json = unknown;
 const isMap = (v: Json): v is Record<string, Json> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-function child(path: string, key: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
-}
 
 /** Leaf paths (in the comparison's path syntax) of a FieldsV1 set. */
 export function fieldsV1Paths(fields: Json, path = ""): string[] {
@@ -24,7 +21,7 @@ export function fieldsV1Paths(fields: Json, path = ""): string[] {
   if (keys.length === 0 && path) return [path];
   for (const k of keys) {
     let p: string;
-    if (k.startsWith("f:")) p = child(path, k.slice(2));
+    if (k.startsWith("f:")) p = appendKey(path, k.slice(2));
     else if (k.startsWith("k:")) {
       const key = JSON.parse(k.slice(2)) as Record<string, Json>;
       p = `${path}[${Object.entries(key).map(([a, b]) => `${a}=${String(b)}`).join(",")}]`;
@@ -39,7 +36,7 @@ export function fieldsV1Paths(fields: Json, path = ""): string[] {
 /** Every path (leaves and the maps and items above them) that `o` sets, in the comparison's syntax. */
 export function objectPaths(o: Json, path = "", out = new Set<string>()): Set<string> {
   if (path) out.add(path);
-  if (isMap(o)) for (const [k, v] of Object.entries(o)) objectPaths(v, child(path, k), out);
+  if (isMap(o)) for (const [k, v] of Object.entries(o)) objectPaths(v, appendKey(path, k), out);
   else if (Array.isArray(o)) {
     const key = listKey(o);
     o.forEach((item, i) => objectPaths(item, `${path}[${key ? key(item) : i}]`, out));

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { renderDirectory, type SourceFile } from "../render/directory.js";
-import { diffAll } from "../diff/index.js";
+import { diffAll, isNamespacedKind } from "../diff/index.js";
 import { resourceHealth } from "../health/index.js";
 import { resourceKey, type KubeObject, type ResourceDrift } from "../model.js";
 import { renderRevision, type ReconcileDeps } from "./reconcile.js";
@@ -57,9 +57,6 @@ export function readTree(path: string): SourceFile[] {
   return walk(path);
 }
 
-/** Kinds served cluster-wide in Kubernetes v1.34 (offline mode has no discovery). */
-const CLUSTER_SCOPED = new Set(["Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "StorageClass", "PriorityClass", "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "IngressClass", "RuntimeClass", "CSIDriver", "CSINode", "VolumeAttachment", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "DeviceClass"]);
-
 /**
  * Offline diff of manifests on disk: `desiredPath` and `livePath` are files or folders of YAML/JSON
  * (a `kubectl get -o yaml` List works as live). Namespaced objects without a namespace get `namespace`.
@@ -67,7 +64,8 @@ const CLUSTER_SCOPED = new Set(["Namespace", "Node", "PersistentVolume", "Cluste
  * @throws RenderError for unparsable files; Error when a path does not exist.
  */
 export function diffFiles(desiredPath: string, livePath: string, namespace = "default"): DiffResult {
-  const place = (o: KubeObject): KubeObject => (CLUSTER_SCOPED.has(o.kind) || o.metadata.namespace ? o : { ...o, metadata: { ...o.metadata, namespace } });
+  // offline there is no discovery: the diff package's table of cluster-scoped kinds decides
+  const place = (o: KubeObject): KubeObject => (!isNamespacedKind(o.apiVersion, o.kind) || o.metadata.namespace ? o : { ...o, metadata: { ...o.metadata, namespace } });
   const desired = renderDirectory(readTree(desiredPath), { path: "" }).objects.map((d) => place(d.object));
   const live = renderDirectory(readTree(livePath), { path: "" }).objects.map((d) => place(d.object));
   const drift = diffAll(desired, live, { isOwned: (o) => !!o.metadata.annotations?.[TRACKING_ANNOTATION] });

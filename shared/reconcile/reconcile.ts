@@ -16,7 +16,7 @@
  *   deterministically, so a redelivery cannot double them).
  */
 import { RenderError } from "../render/directory.js";
-import { renderSource, detectType, detectTypeFromNames, type SourceType } from "../render/source.js";
+import { renderSource, detectTypeFromNames, type SourceType } from "../render/source.js";
 import { redactSecret } from "../diff/index.js";
 import { inspect, placeInNamespaces, scopesOf, TRACKING_ANNOTATION } from "./inspect.js";
 import { resourceKey, type DesiredObject, type KubeObject, type ResourceDrift, type SourceLocation } from "../model.js";
@@ -140,7 +140,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
 
   // 2. the desired state: rendered once per (repo, revision, path, options). A stored
   //    snapshot has Secret values redacted, so applying a new revision renders from Git.
-  // the source type decides what the render depends on: only Helm reads the namespace
+  //    The source type decides what the render depends on: only Helm reads the namespace.
   let type: SourceType;
   try {
     await deps.git.fetch(spec.source.repoUrl, revision, spec.source.branch, auth);
@@ -170,7 +170,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     desired = stored.objects;
   } else {
     try {
-      const result = await renderRevision(deps, spec, revision);
+      const result = await renderRevision(deps, spec, revision, type);
       rendered = true;
       const readWarnings = result.readWarnings;
       desired = result.objects;
@@ -272,13 +272,13 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
 /**
  * Reads and renders the cluster's source at `revision` (fetched already): the source path for
  * a directory or Helm chart, the whole repository for Kustomize (bases may be `../`).
+ * `detected` is the source type when the caller already knows it (else read from the tree).
  * @throws RenderError, SourceError.
  */
-export async function renderRevision(deps: Pick<ReconcileDeps, "git">, spec: ClusterRecord["spec"], revision: string) {
+export async function renderRevision(deps: Pick<ReconcileDeps, "git">, spec: ClusterRecord["spec"], revision: string, detected?: SourceType) {
   const { source } = spec;
-  const sub = await deps.git.readFiles(source.repoUrl, revision, source.path);
-  const type = detectType(sub.files, source.path, source.type);
-  const all = type === "kustomize" ? await deps.git.readFiles(source.repoUrl, revision, "", { strictUnder: source.path }) : sub;
+  const type = detected ?? detectTypeFromNames(await deps.git.listNames(source.repoUrl, revision, source.path), source.type);
+  const all = type === "kustomize" ? await deps.git.readFiles(source.repoUrl, revision, "", { strictUnder: source.path }) : await deps.git.readFiles(source.repoUrl, revision, source.path);
   const rendered = await renderSource(all.files, { path: source.path, type, recursive: source.recursive, include: source.include, exclude: source.exclude, helm: source.helm }, { namespace: spec.namespace });
   return { ...rendered, readWarnings: all.warnings };
 }

@@ -7,8 +7,8 @@
  */
 import { gzipSync, gunzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
-import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailed } from "./client.js";
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { batchWriteAll, isConditionFailed } from "./client.js";
 
 /** Bytes of compressed payload per item. */
 export const PART_BYTES = 350_000;
@@ -46,15 +46,7 @@ export async function putBlob(
   const chunks: Buffer[] = [];
   for (let off = 0; off < gz.length || chunks.length === 0; off += PART_BYTES) chunks.push(gz.subarray(off, off + PART_BYTES));
   const header: BlobHeader = { parts: chunks.length, sha256: createHash("sha256").update(json).digest("hex"), bytes: json.length };
-  const rest = chunks.slice(1).map((data, i) => ({ PutRequest: { Item: { pk, sk: partKey(i + 1), data } } }));
-  for (let i = 0; i < rest.length; i += 25) {
-    let items: typeof rest = rest.slice(i, i + 25);
-    for (let attempt = 0; items.length > 0; attempt++) {
-      const out = await db.send(new BatchWriteCommand({ RequestItems: { [table]: items } }));
-      items = (out.UnprocessedItems?.[table] ?? []) as typeof rest;
-      if (items.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
-    }
-  }
+  await batchWriteAll(db, table, chunks.slice(1).map((data, i) => ({ PutRequest: { Item: { pk, sk: partKey(i + 1), data } } })));
   try {
     await db.send(
       new PutCommand({

@@ -7,12 +7,12 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
+  type QueryCommandInput,
   ScanCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailed } from "./client.js";
+import { isConditionFailed, queryAll } from "./client.js";
 import { DUE_SHARDS } from "./schema.js";
 import { repoKey } from "../git/url.js";
 import { parseClusterSpec, type ClusterSpec } from "../cluster/spec.js";
@@ -240,14 +240,8 @@ export class ClusterStore {
     }
   }
 
-  private async queryAll(input: Omit<ConstructorParameters<typeof QueryCommand>[0], "TableName">): Promise<ClusterRecord[]> {
-    const items: ClusterRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(new QueryCommand({ ...input, TableName: this.table, ExclusiveStartKey: start }));
-      items.push(...((out.Items ?? []) as ClusterRecord[]));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
+  private queryAll(input: Omit<QueryCommandInput, "TableName">): Promise<ClusterRecord[]> {
+    return queryAll<ClusterRecord>(this.db, { ...input, TableName: this.table });
   }
+
 }

@@ -4,7 +4,8 @@
  * Queried by cluster and time, by resource across clusters (`byResource`), and by time across
  * all clusters (`byTime`, partitioned by UTC day). Items expire through DynamoDB TTL.
  */
-import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient, QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { batchWriteAll, queryAll } from "./client.js";
 import type { DriftState, FieldChange } from "../model.js";
 
 /** A change of one resource's drift state. `changes` values are redacted for Secrets. */
@@ -52,14 +53,7 @@ export class EventStore {
         },
       },
     }));
-    for (let i = 0; i < requests.length; i += 25) {
-      let batch: unknown[] = requests.slice(i, i + 25);
-      for (let attempt = 0; batch.length > 0; attempt++) {
-        const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: batch as never } }));
-        batch = out.UnprocessedItems?.[this.table] ?? [];
-        if (batch.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
-      }
-    }
+    await batchWriteAll(this.db, this.table, requests);
   }
 
   /** Events of one cluster at or after `since` (ISO), oldest first. */
@@ -83,17 +77,8 @@ export class EventStore {
     return out;
   }
 
-  private async queryAll(input: Omit<ConstructorParameters<typeof QueryCommand>[0], "TableName">): Promise<DriftEvent[]> {
-    const items: DriftEvent[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(new QueryCommand({ ...input, TableName: this.table, ExclusiveStartKey: start }));
-      for (const it of out.Items ?? []) {
-        const { sk: _sk, day: _day, expiresAt: _exp, ...event } = it;
-        items.push(event as DriftEvent);
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
+  private async queryAll(input: Omit<QueryCommandInput, "TableName">): Promise<DriftEvent[]> {
+    return (await queryAll<Record<string, unknown>>(this.db, { ...input, TableName: this.table })).map(({ sk: _sk, day: _day, expiresAt: _exp, ...event }) => event as unknown as DriftEvent);
   }
+
 }

@@ -16,6 +16,7 @@
 import { verify } from "@octokit/webhooks-methods";
 import { z } from "zod";
 import type { ClusterStore } from "../store/clusters.js";
+import { normalizeRepoUrl } from "../git/url.js";
 import type { DeliveryStore } from "../store/deliveries.js";
 import type { TaskQueue, ReconcileTask } from "../queue/tasks.js";
 import type { Log } from "../reconcile/reconcile.js";
@@ -106,17 +107,18 @@ export async function handleGithubDelivery(req: WebhookRequest, deps: WebhookDep
     return { statusCode: 200, body: { duplicate: true, delivery, enqueued: 0 } };
   }
   try {
-    const urls = [push.repository.clone_url, push.repository.ssh_url, push.repository.html_url, push.repository.git_url].filter((u): u is string => !!u);
-    const names = new Set<string>();
-    for (const url of urls) {
-      let found;
+    // the payload names one repository in up to four URL forms; query each distinct one once
+    const repos = new Map<string, string>();
+    for (const url of [push.repository.clone_url, push.repository.ssh_url, push.repository.html_url, push.repository.git_url]) {
+      if (!url) continue;
       try {
-        found = await deps.clusters.trackingRepo(url, branch);
+        repos.set(normalizeRepoUrl(url), url);
       } catch {
-        continue; // a URL form we cannot normalize; another form of the same repository will match
+        // a URL form we cannot normalize; another form of the same repository will match
       }
-      for (const c of found) names.add(c.name);
     }
+    const names = new Set<string>();
+    for (const url of repos.values()) for (const c of await deps.clusters.trackingRepo(url, branch)) names.add(c.name);
     const enqueuedAt = new Date((deps.now ?? Date.now)()).toISOString();
     const tasks: ReconcileTask[] = [...names].sort().map((cluster) => ({ cluster, revision: push.after, reason: "push", deliveryId: delivery, enqueuedAt }));
     const enqueued = await deps.queue.send(tasks);
