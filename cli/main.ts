@@ -5,11 +5,9 @@
  * `CONVERGE_DYNAMODB_ENDPOINT` / `CONVERGE_SQS_ENDPOINT` (written to `.converge/local.env` by
  * `npm run demo`).
  */
-import { readFileSync } from "node:fs";
-import { basename, resolve } from "node:path";
+import { readFileSync, statSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { renderSource } from "../shared/render/source.js";
-import { readTree } from "../shared/reconcile/diff-cluster.js";
 import { Command, CommanderError, Option } from "commander";
 import { createServices, type Services } from "../shared/services.js";
 import { formatDuration, parseDuration, MIN_INTERVAL_SECONDS, ValidationError, type ClusterSpecInput } from "../shared/cluster/spec.js";
@@ -19,9 +17,11 @@ import { ago, table, time } from "./format.js";
 import { diffCluster, diffFiles, type DiffResult } from "../shared/reconcile/diff-cluster.js";
 import { resourceReport } from "../shared/diff/report.js";
 import { reconcileDeps } from "../shared/services.js";
+import { installToolLocator } from "./binaries.js";
+import { UsageError } from "./errors.js";
+import { diffLocal, renderLocal, type LocalRenderOptions } from "./local.js";
 
-/** Thrown for invalid command-line input; printed without a stack, exit code 2. */
-export class UsageError extends Error {}
+export { UsageError };
 
 interface AddOptions {
   repo: string;
@@ -80,6 +80,17 @@ function readIgnoreRules(file: string): unknown[] {
   return rules;
 }
 
+/**
+ * A registration's `--values`: kept as given — paths in the repository relative to the chart
+ * folder, read by the reconcile from Git (Argo CD's rule; the spec refuses `..`).
+ * @throws UsageError for an absolute path, which only exists on this machine.
+ */
+function registrationValues(values: string[] | undefined): string[] | undefined {
+  const abs = values?.find((v) => isAbsolute(v));
+  if (abs) throw new UsageError(`--values ${abs}: a registered cluster's value files are read from its Git repository, relative to the chart folder (--path), not from this machine: commit the file and give its path relative to the chart (e.g. --values values-production.yaml)`);
+  return values;
+}
+
 /** Builds the cluster registration from `cluster add` options; checks flag combinations. */
 export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
   if ([o.kubeconfig, o.server, o.eks].filter(Boolean).length > 1) throw new UsageError("--kubeconfig, --server and --eks cannot be combined: give one way to reach the cluster");
@@ -89,6 +100,7 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
   if (o.context && !o.kubeconfig) throw new UsageError("--context needs --kubeconfig");
   if (!o.server && (o.caFile || o.tokenEnv || o.insecureSkipTlsVerify)) throw new UsageError("--ca-file, --token-env and --insecure-skip-tls-verify need --server");
   const intervalSeconds = durationFlag("--interval", o.interval, MIN_INTERVAL_SECONDS);
+  registrationValues(o.values);
   if (o.sync !== "detect" && o.sync !== "apply") throw new UsageError(`--sync must be detect or apply, not "${o.sync}"`);
   return {
     name,
@@ -118,6 +130,11 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
   };
 }
 
+/** Whether `path` exists and is a folder. */
+function isFolder(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
 function describe(c: ClusterRecord): Record<string, unknown> {
   return { name: c.name, spec: c.spec, status: c.status, nextDueAt: new Date(c.nextDueAt).toISOString(), createdAt: c.createdAt, updatedAt: c.updatedAt };
 }
@@ -132,6 +149,7 @@ function driftedCount(c: ClusterRecord): number | undefined {
  * @returns the exit code: 0 success, 1 drift found (`diff`), 2 invalid input or failure.
  */
 export async function main(argv: string[], out: (s: string) => void = (s) => void process.stdout.write(s + "\n"), err: (s: string) => void = (s) => void process.stderr.write(s + "\n")): Promise<number> {
+  installToolLocator();
   let services: Services | undefined;
   const svc = () => (services ??= createServices());
   const program = new Command("converge")
@@ -190,6 +208,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .option("--ignore-differences <file>", "replace the ignore rules with this YAML list")
     .action(async (name: string, o: { repo?: string; branch?: string; ref?: string; path?: string; namespace?: string; type?: string; values?: string[]; release?: string; interval?: string; sync?: string; ignoreDifferences?: string }) => {
       const intervalSeconds = o.interval === undefined ? undefined : durationFlag("--interval", o.interval, MIN_INTERVAL_SECONDS);
+      registrationValues(o.values);
       const rec = await svc().clusters.update(name, (spec) => {
         const source: Record<string, unknown> = { ...spec.source };
         if (o.repo !== undefined) source.repoUrl = o.repo;
@@ -286,14 +305,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .command("render <dir>")
     .description("print the objects a local source folder renders to, as YAML, with the reconcile's code")
     .addOption(new Option("--type <type>", "source type (default: detected)").choices(["directory", "kustomize", "helm"]))
-    .option("--values <file...>", "Helm value files, relative to <dir>")
+    .option("--values <file...>", "Helm value files: relative to <dir> (as Argo CD), or any local file (absolute, or relative to the current folder)")
     .option("--release <name>", "Helm release name (default: the folder's name)")
     .option("--namespace <ns>", "namespace for Helm and for namespaced objects without one", "default")
-    .action(async (dir: string, o: { type?: "directory" | "kustomize" | "helm"; values?: string[]; release?: string; namespace: string }) => {
-      const root = resolve(dir);
-      const files = readTree(root);
-      const r = await renderSource(files, { path: "", type: o.type, helm: { valueFiles: o.values ?? [], releaseName: o.release ?? basename(root) } }, { namespace: o.namespace });
-      for (const w of r.warnings) err(`warning: ${w}`);
+    .action(async (dir: string, o: LocalRenderOptions) => {
+      const r = await renderLocal(dir, o);
+      for (const w of [...r.readWarnings, ...r.warnings]) err(`warning: ${w}`);
       out(r.objects.map((d) => stringifyYaml(d.object)).join("---\n").trimEnd());
     });
 
@@ -303,23 +320,30 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .description("show drift now, like kubectl diff: exit 0 in sync, 1 drift found, 2 or more on error")
     .option("--cluster <name>", "a registered cluster: its Git branch head against its live state")
     .option("--revision <sha>", "with --cluster: this commit instead of the branch head")
-    .option("--desired <file|dir>", "offline: desired manifests")
+    .option("--desired <file|dir>", "offline: desired manifests, or a local source folder rendered as `converge render` does")
     .option("--live <file|dir>", "offline: live manifests (e.g. kubectl get -o yaml)")
-    .option("--namespace <ns>", "offline: namespace of namespaced objects that have none", "default")
+    .option("--namespace <ns>", "offline: namespace of namespaced objects that have none (and of the Helm release)", "default")
+    .addOption(new Option("--type <type>", "offline: source type of --desired (default: detected)").choices(["directory", "kustomize", "helm"]))
+    .option("--values <file...>", "offline: Helm value files of --desired (as for render)")
+    .option("--release <name>", "offline: Helm release name of --desired (default: the folder's name)")
     .option("--all", "also list Synced resources")
     .addOption(new Option("-o, --output <format>", "text or json").choices(["text", "json"]).default("text"))
-    .action(async (o: { cluster?: string; revision?: string; desired?: string; live?: string; namespace: string; all?: boolean; output: string }) => {
-      if (o.cluster && (o.desired || o.live)) throw new UsageError("give --cluster, or --desired and --live, not both");
+    .action(async (o: LocalRenderOptions & { cluster?: string; revision?: string; desired?: string; live?: string; all?: boolean; output: string }) => {
+      if (o.cluster && (o.desired || o.live || o.type || o.values || o.release)) throw new UsageError("give --cluster, or --desired and --live (with --type, --values, --release), not both");
       let r: DiffResult;
       if (o.cluster) r = await diffCluster(reconcileDeps(svc()), o.cluster, o.revision);
-      else if (o.desired && o.live) r = diffFiles(resolve(o.desired), resolve(o.live), o.namespace);
+      else if (o.desired && o.live && isFolder(o.desired)) {
+        const local = await diffLocal(o.desired, o.live, o);
+        for (const w of local.warnings) err(`warning: ${w}`);
+        r = local;
+      } else if (o.desired && o.live) r = diffFiles(resolve(o.desired), resolve(o.live), o.namespace);
       else throw new UsageError("give --cluster <name>, or --desired <file|dir> and --live <file|dir>");
       const drifted = r.drift.filter((d) => d.state !== "Synced");
       exitCode = drifted.length > 0 ? 1 : 0;
       if (o.output === "json") {
         return void out(JSON.stringify({ revision: r.revision, inSync: drifted.length === 0, resources: (o.all ? r.drift : drifted) }, null, 2));
       }
-      for (const d of o.all ? r.drift : drifted) out(resourceReport(d, r.desired.get(d.key), r.live.get(d.key)) + "\n");
+      for (const d of o.all ? r.drift : drifted) out(resourceReport(d, r.desired.get(d.key), r.live.get(d.key), r.schemas) + "\n");
       const n = (s: string) => r.drift.filter((d) => d.state === s).length;
       out(`${r.drift.length} resources: ${n("Synced")} Synced, ${n("Modified")} Modified, ${n("Missing")} Missing, ${n("Extra")} Extra${r.revision ? ` at ${r.revision.slice(0, 12)}` : ""}`);
     });

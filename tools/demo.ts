@@ -8,25 +8,37 @@
  * 4. changes a live Deployment with kubectl, waits for the clusters' interval and lets a
  *    tick detect it;
  * 5. prints `converge status` and `converge drift history` showing that Modified drift.
+ * The terminal shows the steps and the CLI's output; the functions' JSON logs and EMF metric
+ * lines (and anything else written to stdout/stderr in this process) go to `.converge/demo.log`.
  * With `--keep`, the stack stays up (Ctrl-C stops it) and `.converge/local.env` holds the
  * variables to use the CLI against it from another shell.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sign } from "@octokit/webhooks-methods";
 import { startTestbed } from "./testbed/index.js";
 import { drain, serveFunctionUrl, localContext } from "./local/lambda.js";
+import { routeOutputToLog } from "./local/output.js";
 
 const root = join(fileURLToPath(import.meta.url), "..", "..");
 const REAL_COMMIT = "0d521c6e049889134f3122eb32d7ed342f43ca0d";
 const SECRET = "demo-webhook-secret";
 const keep = process.argv.includes("--keep");
-const say = (s: string) => console.log(`\n\x1b[1m== ${s}\x1b[0m`);
+const logFile = join(root, ".converge", "demo.log");
+const term = routeOutputToLog(logFile);
+const print = term.out;
+const say = (s: string) => print(`\n\x1b[1m== ${s}\x1b[0m`);
+const reconciled = (r: { received: number; failed: number }) => print(`the reconcile function handled ${r.received} task(s), ${r.failed} failed`);
+const logName = relative(process.cwd(), logFile) || logFile;
 const t0 = Date.now();
+let finished = false;
 
-const bed = await startTestbed({ clusters: 2, prefix: "demo", log: (s) => console.error(`[testbed] ${s}`) });
+const bed = await startTestbed({ clusters: 2, prefix: "demo", log: (s) => term.err(`[testbed] ${s}`) }).catch((err: unknown) => {
+  term.restore();
+  throw err;
+});
 try {
   const [c1, c2] = bed.clusters as [(typeof bed.clusters)[number], (typeof bed.clusters)[number]];
   Object.assign(process.env, bed.env, { CONVERGE_WEBHOOK_SECRET: SECRET });
@@ -34,12 +46,12 @@ try {
   writeFileSync(join(root, ".converge", "local.env"), Object.entries({ ...bed.env, CONVERGE_WEBHOOK_SECRET: SECRET }).filter(([k]) => k.startsWith("CONVERGE_") || k.startsWith("AWS_")).map(([k, v]) => `export ${k}='${v}'`).join("\n") + "\n");
   const { main } = await import("../cli/main.js");
   const converge = async (...args: string[]) => {
-    console.log(`$ converge ${args.join(" ")}`);
-    const code = await main(["node", "converge", ...args]);
+    print(`$ converge ${args.join(" ")}`);
+    const code = await main(["node", "converge", ...args], print, term.err);
     if (code !== 0) throw new Error(`converge ${args.join(" ")} exited ${code}`);
   };
   const kubectl = (c: typeof c1, ...args: string[]) => {
-    console.log(`$ kubectl --context ${c.context} ${args.join(" ")}`);
+    print(`$ kubectl --context ${c.context} ${args.join(" ")}`);
     return execFileSync(bed.kubectl, ["--kubeconfig", c.kubeconfig, "--context", c.context, ...args], { encoding: "utf8" });
   };
   const git = (...args: string[]) => execFileSync("git", ["-C", join(bed.gitRoot, "argocd-example-apps.git"), ...args], { encoding: "utf8" }).trim();
@@ -47,7 +59,7 @@ try {
   say("the Git server serves the example repository one commit before the real push we replay");
   const parent = git("rev-parse", `${REAL_COMMIT}^`);
   git("update-ref", "refs/heads/master", parent);
-  console.log(`${bed.repoUrl} master = ${parent.slice(0, 12)}`);
+  print(`${bed.repoUrl} master = ${parent.slice(0, 12)}`);
 
   say("register two clusters");
   kubectl(c2, "create", "namespace", "sock-shop");
@@ -68,7 +80,7 @@ try {
   payload.repository = { ...payload.repository, full_name: "argoproj/argocd-example-apps", clone_url: bed.repoUrl, html_url: bed.repoUrl.replace(/\.git$/, "") };
   const body = JSON.stringify(payload);
   const res = await fetch(served.url, { method: "POST", body, headers: { "content-type": "application/json", "x-github-event": "push", "x-github-delivery": `demo-${Date.now()}`, "x-hub-signature-256": await sign(SECRET, body) } });
-  console.log(`POST ${served.url} -> ${res.status} ${await res.text()}`);
+  print(`POST ${served.url} -> ${res.status} ${await res.text()}`);
   await served.close();
 
   const { sqsClient } = await import("../shared/queue/tasks.js");
@@ -76,7 +88,7 @@ try {
   const sqs = sqsClient(loadConfig());
   const queueUrl = process.env.CONVERGE_QUEUE_URL!;
   say("the reconcile function consumes the queue: fetch, render, apply, compare");
-  console.log(JSON.stringify(await drain(sqs, queueUrl, reconcile.handler as Parameters<typeof drain>[2])));
+  reconciled(await drain(sqs, queueUrl, reconcile.handler as Parameters<typeof drain>[2]));
   await converge("status");
 
   say("change a live Deployment behind Git's back");
@@ -88,19 +100,22 @@ try {
   const s = createServices();
   const due = Math.max(...(await s.clusters.listAll()).map((c) => c.nextDueAt));
   const waitMs = Math.max(0, due - Date.now() + 500);
-  console.log(`waiting ${(waitMs / 1000).toFixed(0)} s`);
+  print(`waiting ${(waitMs / 1000).toFixed(0)} s`);
   await new Promise((r) => setTimeout(r, waitMs));
-  console.log(`tick -> ${JSON.stringify(await (tickFn.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)({}, localContext("converge-tick")))}`);
-  console.log(JSON.stringify(await drain(sqs, queueUrl, reconcile.handler as Parameters<typeof drain>[2])));
+  print(`tick -> ${JSON.stringify(await (tickFn.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)({}, localContext("converge-tick")))}`);
+  reconciled(await drain(sqs, queueUrl, reconcile.handler as Parameters<typeof drain>[2]));
 
   say("the central view and the drift history");
   await converge("status");
   await converge("drift", "history", "--cluster", "guestbook-prod", "--since", "1h");
-  console.log(`\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  print(`\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(0)} s; the functions' JSON logs and EMF metrics are in ${logName}`);
+  finished = true;
   if (keep) {
-    console.log("stack kept running; in another shell: source .converge/local.env && npx converge status   (Ctrl-C stops)");
+    print("stack kept running; in another shell: source .converge/local.env && npx converge status   (Ctrl-C stops)");
     await new Promise<void>((r) => process.once("SIGINT", () => r()));
   }
 } finally {
   await bed.stop();
+  term.restore();
+  if (!finished) console.error(`the functions' logs: ${logName}`);
 }

