@@ -16,7 +16,7 @@ import { promisify } from "node:util";
 import { startClusters } from "../tools/testbed/kube.js";
 import { kubectlBinaries } from "../tools/testbed/binaries.js";
 import { connectCluster } from "../shared/kube/connect.js";
-import { inspect, placeInNamespaces, scopesOf } from "../shared/reconcile/inspect.js";
+import { inspect, placeInNamespaces, schemasOf, scopesOf } from "../shared/reconcile/inspect.js";
 import { renderDirectory } from "../shared/render/directory.js";
 
 const run = promisify(execFile);
@@ -75,7 +75,8 @@ try {
   const files = readdirSync(dir).map((f) => ({ path: f, content: readFileSync(join(dir, f), "utf8") }));
   const api = await connectCluster({ type: "kubeconfig", kubeconfig: cluster!.kubeconfig, context: cluster!.context });
   const desired = await placeInNamespaces(api, renderDirectory(files, { path: "" }).objects.map((d) => d.object), NS);
-  const { drift, stats } = await inspect(api, desired, scopesOf(desired), { owner: "bench" });
+  // list semantics from the cluster's OpenAPI v3 (cold here: the root and one document per group-version)
+  const { drift, stats } = await inspect(api, desired, scopesOf(desired), { owner: "bench", schemas: await schemasOf(api, desired) });
   const convergeMs = Date.now() - tc;
   const convergeRequests = api.client.requests;
   api.client.close();

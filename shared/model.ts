@@ -55,6 +55,8 @@ export interface ResourceDrift {
   state: DriftState;
   /** Changed fields, only for `Modified`, sorted by path. */
   changes: FieldChange[];
+  /** `Extra` only: the live object carries `argocd.argoproj.io/sync-options: Prune=false`, so a sync keeps it (Argo CD's PruneSkipped). */
+  pruneSkipped?: boolean;
   /** Health of the live object (see shared/health), when its kind has a health check. */
   health?: { status: string; message?: string };
 }

@@ -7,13 +7,16 @@
  * detection from managedFields is `managed.ts`). In detail:
  * - maps recurse; an empty map or list in Git against an absent live field is not drift;
  *   `null` in Git means the field must be absent live;
- * - lists are matched by their merge keys (`listKey`), as strategic merge patch and
- *   server-side apply do
- *   (https://kubernetes.io/docs/tasks/manage-kubernetes-objects/update-api-object-kubectl-patch/#notes-on-the-strategic-merge-patch):
- *   by `name` when every item of both lists is a map with a `name` (containers, env, volumes,
- *   named ports); else by `containerPort` + `protocol` (default `TCP`, the API server's
- *   default); else, for unnamed Service ports, by `port` + `protocol`; else by position, and
- *   the lengths must match. Live items matching no desired item are not drift;
+ * - lists follow the list semantics of the kind's schema (shared/schema: what the cluster
+ *   publishes in OpenAPI v3, as server-side apply reads it): a `map` list matches items by
+ *   their key fields (containers by `name`, volumeMounts by `mountPath`, container ports by
+ *   `containerPort`+`protocol` with the schema's default `TCP`), and live items matching no
+ *   desired item are not drift; a `set` must hold every desired member, in any order; an
+ *   `atomic` list (also any list the schema does not type) must have the desired length, its
+ *   items compared by position;
+ * - a field Git sets to its type's zero value (`0`, `false`, `""`, `{}`, `[]`) that the server
+ *   omits is not drift: Go's `omitempty` drops zero values when the server serializes the
+ *   object, so the field reads back absent (https://pkg.go.dev/encoding/json#Marshal);
  * - scalars are equal when strictly equal (a number never equals a numeric string), except
  *   resource quantities, compared by value (`0.5` = `500m`, `1Gi` = `1073741824`, see
  *   `quantity.ts`) where the API server canonicalizes them: under a `resources` map,
@@ -28,11 +31,15 @@
  * - Secrets are compared on their redacted form (`redactSecret`): desired `stringData` against
  *   base64-decoded live `data`, and every value in a change is `sha256:<hex>`.
  *
- * Paths: `spec.template.spec.containers[name=guestbook-ui].image`, `spec.ports[0].port`,
- * `spec.template.spec.containers[name=web].ports[containerPort=80,protocol=TCP]`; a key that
- * is not a plain identifier (dots, slashes…) is quoted: `metadata.labels["app.kubernetes.io/name"]`.
+ * Paths: `spec.template.spec.containers[name=guestbook-ui].image`, `spec.rules[0].host`
+ * (atomic: by position), `spec.template.spec.containers[name=web].ports[containerPort=80,protocol=TCP]`
+ * (map list: key fields sorted by name, as server-side apply's FieldsV1 `k:{...}` keys),
+ * `metadata.finalizers[value="a"]` (set member, JSON); a key that is not a plain identifier
+ * (dots, slashes…) is quoted: `metadata.labels["app.kubernetes.io/name"]`.
  */
 import { resourceKey, type FieldChange, type KubeObject, type ResourceDrift } from "../model.js";
+import { builtinSchemas, listMatch, type FieldType, type ListMatch, type Schemas } from "../schema/index.js";
+import { ignoresExtraneous, isHookObject, pruneDisabled } from "../sync/annotations.js";
 import { normalizeLive } from "./normalize.js";
 import { quantitiesEqual } from "./quantity.js";
 import { redactSecret } from "./secret.js";
@@ -96,82 +103,93 @@ export function isQuantityField(kind: string, segments: readonly Segment[]): boo
 }
 
 /**
- * The merge key of a list, as a function from an item to its path segment text
- * (`name=web`, `containerPort=80,protocol=TCP`, `port=80,protocol=TCP`), or undefined when
- * items are matched by position: `name` when every item is a map with a `name`; else
- * `containerPort` + `protocol` (default `TCP`) when every item has a `containerPort`; else
- * `port` + `protocol` when every item has a `port` and none a `name` (Service ports, whose
- * server-side apply keys are port and protocol). An empty list has no key. To match two lists,
- * call it on both concatenated (the rule requires every item of both).
+ * The path text of a map-list item from its key fields: `name=web`,
+ * `containerPort=80,protocol=TCP` (fields sorted by name; a value that is not plain is JSON-quoted).
  */
-export function listKey(items: readonly unknown[]): ((item: unknown) => string) | undefined {
-  if (items.length === 0) return undefined;
-  const field = (i: unknown, f: string) => (i as Record<string, unknown>)[f];
-  if (items.every((i) => isMap(i) && i.name !== undefined && i.name !== null)) {
-    return (i) => `name=${matchValue(field(i, "name"))}`;
-  }
-  if (items.every((i) => isMap(i) && i.containerPort !== undefined && i.containerPort !== null)) {
-    return (i) => `containerPort=${matchValue(field(i, "containerPort"))},protocol=${matchValue(field(i, "protocol") ?? "TCP")}`;
-  }
-  if (items.every((i) => isMap(i) && i.port !== undefined && i.port !== null && i.name === undefined)) {
-    return (i) => `port=${matchValue(field(i, "port"))},protocol=${matchValue(field(i, "protocol") ?? "TCP")}`;
-  }
-  return undefined;
+export function keySegment(fields: Iterable<[string, unknown]>): string {
+  return [...fields]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v === undefined ? "" : matchValue(v)}`)
+    .join(",");
+}
+
+/** The key text of an item of a `map` list (`match.keys`, the schema's default for an omitted key field). */
+export function itemKey(item: unknown, match: Extract<ListMatch, { type: "map" }>): string {
+  const o = isMap(item) ? item : {};
+  return keySegment(match.keys.map((k) => [k, o[k] ?? match.defaults[k]]));
+}
+
+/** The path text of a member of a `set` list: `value=<json>`, as FieldsV1 writes `v:<json>`. */
+export function memberSegment(v: unknown): string {
+  return `value=${JSON.stringify(v)}`;
+}
+
+/** A zero value of its type: what Go's `omitempty` leaves out when the server serializes an object. */
+export function isZeroValue(v: unknown): boolean {
+  if (v === 0 || v === false || v === "") return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return isMap(v) && Object.keys(v).length === 0;
 }
 
 class Comparison {
   readonly changes: FieldChange[] = [];
-  constructor(private readonly kind: string) {}
+  constructor(
+    private readonly kind: string,
+    private readonly schemas: Schemas,
+  ) {}
 
   private change(segments: Segment[], desired: unknown, live: unknown): void {
     this.changes.push({ path: formatPath(segments), desired, ...(live === undefined ? {} : { live }) });
   }
 
-  compare(desired: unknown, live: unknown, segments: Segment[]): void {
+  compare(desired: unknown, live: unknown, segments: Segment[], type: FieldType | undefined): void {
     if (desired === undefined) return;
     if (desired === null) {
       if (live !== undefined && live !== null) this.change(segments, null, live);
       return;
     }
-    if (isMap(desired)) {
-      if (isMap(live)) {
-        for (const k of Object.keys(desired)) this.compare(desired[k], live[k], [...segments, k]);
-      } else if (live === undefined || live === null) {
-        // absent live: report each desired leaf, so a path does not depend on what else is live
-        for (const k of Object.keys(desired)) this.compare(desired[k], undefined, [...segments, k]);
-      } else {
-        this.change(segments, desired, live);
-      }
-      return;
-    }
-    if (Array.isArray(desired)) {
-      if (!Array.isArray(live)) {
-        if (!(desired.length === 0 && (live === undefined || live === null))) this.change(segments, desired, live);
-        return;
-      }
-      const key = desired.length > 0 ? listKey([...desired, ...live]) : undefined;
-      if (key) {
-        const byKey = new Map<string, unknown>();
-        for (const l of live) if (!byKey.has(key(l))) byKey.set(key(l), l);
-        for (const d of desired) {
-          const k = key(d);
-          const l = byKey.get(k);
-          const at: Segment[] = [...segments, { match: k }];
-          if (l === undefined) this.change(at, d, undefined);
-          else this.compare(d, l, at);
-        }
-        return;
-      }
-      if (desired.length !== live.length) {
-        this.change(segments, desired, live);
-        return;
-      }
-      desired.forEach((d, i) => this.compare(d, live[i], [...segments, i]));
-      return;
-    }
+    if (isMap(desired)) return this.compareMap(desired, live, segments, type);
+    if (Array.isArray(desired)) return this.compareList(desired, live, segments, type);
     if (desired === live) return;
+    if ((live === undefined || live === null) && isZeroValue(desired)) return;
     if (live !== undefined && live !== null && isQuantityField(this.kind, segments) && quantitiesEqual(desired, live)) return;
     this.change(segments, desired, live);
+  }
+
+  private compareMap(desired: Record<string, unknown>, live: unknown, segments: Segment[], type: FieldType | undefined): void {
+    if (isMap(live) || live === undefined || live === null) {
+      // absent live: each desired leaf is reported, so a path does not depend on what else is live
+      const l = isMap(live) ? live : {};
+      for (const k of Object.keys(desired)) this.compare(desired[k], l[k], [...segments, k], this.schemas.child(type, k));
+    } else {
+      this.change(segments, desired, live);
+    }
+  }
+
+  private compareList(desired: unknown[], live: unknown, segments: Segment[], type: FieldType | undefined): void {
+    if (!Array.isArray(live)) {
+      if (!(desired.length === 0 && (live === undefined || live === null))) this.change(segments, desired, live);
+      return;
+    }
+    const match = listMatch(type);
+    const itemType = this.schemas.itemsOf(type);
+    if (match.type === "map") {
+      const byKey = new Map<string, unknown>();
+      for (const l of live) if (!byKey.has(itemKey(l, match))) byKey.set(itemKey(l, match), l);
+      for (const d of desired) {
+        const k = itemKey(d, match);
+        const at: Segment[] = [...segments, { match: k }];
+        if (!byKey.has(k)) this.change(at, d, undefined);
+        else this.compare(d, byKey.get(k), at, itemType);
+      }
+    } else if (match.type === "set") {
+      const members = new Set(live.map((l) => JSON.stringify(l)));
+      for (const d of desired) if (!members.has(JSON.stringify(d))) this.change([...segments, { match: memberSegment(d) }], d, undefined);
+    } else if (desired.length !== live.length) {
+      this.change(segments, desired, live);
+    } else {
+      desired.forEach((d, i) => this.compare(d, live[i], [...segments, i], itemType));
+    }
   }
 }
 
@@ -199,18 +217,20 @@ function driftOf(o: KubeObject, state: ResourceDrift["state"], changes: FieldCha
  * The changed fields of `desired` against `live` under the rule of the module doc, sorted by
  * path; an empty list means in sync. Both objects are normalized here (server-populated
  * fields and `status` dropped, Secrets redacted), so raw API responses can be passed.
+ * `schemas` gives the list semantics (default: the built-in kinds; other kinds' lists atomic).
  */
-export function compareObjects(desired: KubeObject, live: KubeObject): FieldChange[] {
+export function compareObjects(desired: KubeObject, live: KubeObject, schemas: Schemas = builtinSchemas()): FieldChange[] {
   let d = redactSecret(normalizeLive(desired));
   if (d.kind === "ClusterRole" && d.aggregationRule) {
     const { rules: _rules, ...rest } = d;
     d = rest as KubeObject;
   }
   const l = redactSecret(normalizeLive(live)) as Record<string, unknown>;
-  const comparison = new Comparison(desired.kind);
+  const comparison = new Comparison(desired.kind, schemas);
+  const type = schemas.kindType(desired.apiVersion, desired.kind);
   for (const k of Object.keys(d)) {
     if (k === "apiVersion" || k === "kind") continue;
-    comparison.compare(d[k], l[k], [k]);
+    comparison.compare(d[k], l[k], [k], schemas.child(type, k));
   }
   return comparison.changes.sort(byString((c) => c.path));
 }
@@ -221,9 +241,9 @@ export function compareObjects(desired: KubeObject, live: KubeObject): FieldChan
  * The identity fields of the result (key, apiVersion, kind, namespace, name) come from
  * `desired`. Never throws.
  */
-export function diffObject(desired: KubeObject, live: KubeObject | undefined): ResourceDrift {
+export function diffObject(desired: KubeObject, live: KubeObject | undefined, schemas?: Schemas): ResourceDrift {
   if (!live) return driftOf(desired, "Missing");
-  const changes = compareObjects(desired, live);
+  const changes = compareObjects(desired, live, schemas);
   return driftOf(desired, changes.length > 0 ? "Modified" : "Synced", changes);
 }
 
@@ -232,10 +252,14 @@ export function diffObject(desired: KubeObject, live: KubeObject | undefined): R
  * (group, kind, namespace, name — so run `normalizeDesired` first to fill namespaces):
  * `Synced`, `Modified` or `Missing` per desired object, plus `Extra` for each live object that
  * no desired object matches and that `opts.isOwned` claims (Argo CD's prune candidates: live
- * resources tracked by the application but gone from Git). Results are sorted by key.
+ * resources tracked by the application but gone from Git), except, as in Argo CD, hooks
+ * (never pruned) and objects annotated `argocd.argoproj.io/compare-options: IgnoreExtraneous`;
+ * an Extra object annotated `argocd.argoproj.io/sync-options: Prune=false` is flagged
+ * `pruneSkipped` (a sync keeps it; the cluster stays OutOfSync). `desired` holds resources
+ * only: hooks are split off before (see shared/sync/annotations.ts). Results are sorted by key.
  * Never throws unless `isOwned` does.
  */
-export function diffAll(desired: KubeObject[], live: KubeObject[], opts: { isOwned: (live: KubeObject) => boolean }): ResourceDrift[] {
+export function diffAll(desired: KubeObject[], live: KubeObject[], opts: { isOwned: (live: KubeObject) => boolean; schemas?: Schemas }): ResourceDrift[] {
   const liveByKey = new Map<string, KubeObject>();
   for (const o of live) liveByKey.set(resourceKey(o), o);
   const desiredKeys = new Set<string>();
@@ -243,8 +267,11 @@ export function diffAll(desired: KubeObject[], live: KubeObject[], opts: { isOwn
   for (const d of desired) {
     const key = resourceKey(d);
     desiredKeys.add(key);
-    out.push(diffObject(d, liveByKey.get(key)));
+    out.push(diffObject(d, liveByKey.get(key), opts.schemas));
   }
-  for (const [key, l] of liveByKey) if (!desiredKeys.has(key) && opts.isOwned(l)) out.push(driftOf(l, "Extra"));
+  for (const [key, l] of liveByKey) {
+    if (desiredKeys.has(key) || !opts.isOwned(l) || isHookObject(l) || ignoresExtraneous(l)) continue;
+    out.push(pruneDisabled(l) ? { ...driftOf(l, "Extra"), pruneSkipped: true } : driftOf(l, "Extra"));
+  }
   return out.sort(byString((r) => r.key));
 }

@@ -11,7 +11,8 @@
  */
 import { z } from "zod";
 import type { FieldChange, KubeObject, ResourceDrift } from "../model.js";
-import { appendKey, listKey } from "./compare.js";
+import { builtinSchemas, listMatch, type Schemas } from "../schema/index.js";
+import { appendKey, itemKey, memberSegment } from "./compare.js";
 import { fieldsV1Paths } from "./managed.js";
 
 /** One rule. Empty `group` is the core group; omitted selectors match anything. */
@@ -46,21 +47,27 @@ function under(path: string, prefix: string): boolean {
 }
 
 
-/** The field path a JSON pointer addresses in `obj` (list indexes become merge keys where the list has one). */
-export function pointerToPath(obj: unknown, pointer: string): string | undefined {
+/**
+ * The field path a JSON pointer addresses in `obj` (a list index becomes the item's key in a
+ * map list, its value in a set, and stays an index in an atomic list, per `schemas`).
+ */
+export function pointerToPath(obj: KubeObject, pointer: string, schemas: Schemas = builtinSchemas()): string | undefined {
   let path = "";
   let node: unknown = obj;
+  let type = schemas.kindType(obj.apiVersion, obj.kind);
   for (const raw of pointer.split("/").slice(1)) {
     const seg = raw.replace(/~1/g, "/").replace(/~0/g, "~");
     if (Array.isArray(node)) {
       const i = Number(seg);
       if (!Number.isInteger(i) || i >= node.length) return undefined;
-      const key = listKey(node);
-      path += `[${key ? key(node[i]) : i}]`;
+      const match = listMatch(type);
+      path += `[${match.type === "map" ? itemKey(node[i], match) : match.type === "set" ? memberSegment(node[i]) : i}]`;
       node = node[i];
+      type = schemas.itemsOf(type);
     } else if (node && typeof node === "object") {
       path = appendKey(path, seg);
       node = (node as Record<string, unknown>)[seg];
+      type = schemas.child(type, seg);
     } else return undefined;
   }
   return path;
@@ -86,7 +93,7 @@ function ownedBy(live: KubeObject, managers: string[]): string[] {
  * never ignored. Rules without `managedFieldsManagers` add to DEFAULT_CONTROLLER_MANAGERS;
  * a matching rule with `managedFieldsManagers: []` replaces the default with nothing.
  */
-export function applyIgnoreRules(d: ResourceDrift, desired: KubeObject | undefined, live: KubeObject | undefined, rules: IgnoreRule[]): ResourceDrift {
+export function applyIgnoreRules(d: ResourceDrift, desired: KubeObject | undefined, live: KubeObject | undefined, rules: IgnoreRule[], schemas?: Schemas): ResourceDrift {
   if (d.state !== "Modified") return d;
   const active = rules.filter((r) => matches(r, d));
   const prefixes: string[] = [];
@@ -96,7 +103,7 @@ export function applyIgnoreRules(d: ResourceDrift, desired: KubeObject | undefin
   for (const r of active) {
     for (const p of r.jsonPointers ?? []) {
       for (const o of [desired, live]) {
-        const path = o ? pointerToPath(o, p) : undefined;
+        const path = o ? pointerToPath(o, p, schemas) : undefined;
         if (path) prefixes.push(path);
       }
     }

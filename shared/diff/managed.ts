@@ -7,7 +7,8 @@
  * `i:<index>`; `.` marks the node itself.
  */
 import type { FieldChange, KubeObject } from "../model.js";
-import { appendKey, listKey } from "./compare.js";
+import { builtinSchemas, listMatch, type FieldType, type Schemas } from "../schema/index.js";
+import { appendKey, itemKey, keySegment, memberSegment } from "./compare.js";
 
 type Json = unknown;
 const isMap = (v: Json): v is Record<string, Json> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -23,24 +24,30 @@ export function fieldsV1Paths(fields: Json, path = ""): string[] {
     let p: string;
     if (k.startsWith("f:")) p = appendKey(path, k.slice(2));
     else if (k.startsWith("k:")) {
-      const key = JSON.parse(k.slice(2)) as Record<string, Json>;
-      p = `${path}[${Object.entries(key).map(([a, b]) => `${a}=${String(b)}`).join(",")}]`;
+      p = `${path}[${keySegment(Object.entries(JSON.parse(k.slice(2)) as Record<string, Json>))}]`;
     } else if (k.startsWith("i:")) p = `${path}[${k.slice(2)}]`;
-    else if (k.startsWith("v:")) p = `${path}[value=${k.slice(2)}]`;
+    else if (k.startsWith("v:")) p = `${path}[${memberSegment(JSON.parse(k.slice(2)))}]`;
     else continue;
     out.push(...fieldsV1Paths(fields[k], p));
   }
   return out;
 }
 
-/** Every path (leaves and the maps and items above them) that `o` sets, in the comparison's syntax. */
-export function objectPaths(o: Json, path = "", out = new Set<string>()): Set<string> {
+/**
+ * Every path (leaves and the maps and items above them) that `o` sets, in the comparison's
+ * syntax: map-list items by key, set members by value, atomic items by index. `type` is the
+ * schema type of `o` (the kind's type for a whole object).
+ */
+export function objectPaths(o: Json, type: FieldType | undefined, schemas: Schemas, path = "", out = new Set<string>()): Set<string> {
   if (path) out.add(path);
-  if (isMap(o)) for (const [k, v] of Object.entries(o)) objectPaths(v, appendKey(path, k), out);
+  if (isMap(o)) for (const [k, v] of Object.entries(o)) objectPaths(v, schemas.child(type, k), schemas, appendKey(path, k), out);
   else if (Array.isArray(o)) {
-    const key = listKey(o);
-    o.forEach((item, i) => objectPaths(item, `${path}[${key ? key(item) : i}]`, out));
-    for (const item of o) if (!isMap(item)) out.add(`${path}[value=${JSON.stringify(item)}]`);
+    const match = listMatch(type);
+    const itemType = schemas.itemsOf(type);
+    o.forEach((item, i) => {
+      const seg = match.type === "map" ? itemKey(item, match) : match.type === "set" ? memberSegment(item) : String(i);
+      objectPaths(item, itemType, schemas, `${path}[${seg}]`, out);
+    });
   }
   return out;
 }
@@ -50,13 +57,14 @@ export function objectPaths(o: Json, path = "", out = new Set<string>()): Set<st
  * with the live side only (the shortest such path per removed subtree). Status and metadata
  * bookkeeping are not considered.
  */
-export function removedOwnedFields(desired: KubeObject, live: KubeObject, manager: string): FieldChange[] {
+export function removedOwnedFields(desired: KubeObject, live: KubeObject, manager: string, schemas: Schemas = builtinSchemas()): FieldChange[] {
   const entries = ((live.metadata.managedFields as { manager?: string; operation?: string; subresource?: string; fieldsV1?: Json }[] | undefined) ?? []).filter(
     (m) => m.manager === manager && m.operation === "Apply" && !m.subresource,
   );
   if (entries.length === 0) return [];
-  const want = objectPaths(desired);
-  const livePaths = objectPaths(live);
+  const type = schemas.kindType(desired.apiVersion, desired.kind);
+  const want = objectPaths(desired, type, schemas);
+  const livePaths = objectPaths(live, type, schemas);
   const reported = new Set<string>();
   const out: FieldChange[] = [];
   for (const leaf of entries.flatMap((e) => fieldsV1Paths(e.fieldsV1))) {

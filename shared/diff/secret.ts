@@ -38,7 +38,9 @@ function isMap(v: unknown): v is Record<string, unknown> {
  * as it is. Shape of the result: `data` holds `sha256:<hex>` of the base64-decoded `data`
  * values and of the UTF-8 `stringData` values (stringData wins on a shared key), `stringData`
  * is removed, and so is kubectl's `last-applied-configuration` annotation (it holds the values
- * in clear). `null` values stay `null` (they request absence). A malformed `data` or
+ * in clear). A `null` value is the empty value (Go decodes it into an empty `[]byte` /
+ * `string`, so the API server stores the key with an empty value): `""` and `null` get the
+ * same digest. A `null` `data` stays `null`. A malformed `data` or
  * `stringData` that is not a map makes `data` one digest of both. Idempotent: a value already
  * in digest form is kept, so stored snapshots can be redacted again. Never throws; the input
  * is not modified.
@@ -63,7 +65,7 @@ export function redactSecret(o: KubeObject): KubeObject {
   }
   const redacted: Record<string, unknown> = {};
   const put = (k: string, v: unknown, encoding: "base64" | "utf8") => {
-    if (v === null || v === undefined) redacted[k] = null;
+    if (v === null || v === undefined) redacted[k] = digestValue("");
     else if (typeof v === "string" && SECRET_DIGEST.test(v)) redacted[k] = v;
     else redacted[k] = digestValue(Buffer.from(typeof v === "string" ? v : JSON.stringify(v), encoding));
   };

@@ -9,7 +9,9 @@ import { diffAll, isNamespacedKind } from "../diff/index.js";
 import { resourceHealth } from "../health/index.js";
 import { resourceKey, type KubeObject, type ResourceDrift } from "../model.js";
 import { renderRevision, type ReconcileDeps } from "./reconcile.js";
-import { inspect, placeInNamespaces, scopesOf, TRACKING_ANNOTATION, type InspectStats } from "./inspect.js";
+import { inspect, placeInNamespaces, schemasOf, scopesOf, TRACKING_ANNOTATION, type InspectStats } from "./inspect.js";
+import { schemasFor, type Schemas } from "../schema/index.js";
+import { splitHooks } from "../sync/annotations.js";
 import { ClusterNotFoundError } from "../store/clusters.js";
 
 /** What a diff found: per-resource drift and both sides, by resource key. */
@@ -20,6 +22,8 @@ export interface DiffResult {
   live: Map<string, KubeObject>;
   stats?: InspectStats;
   kubeRequests?: number;
+  /** The list semantics the comparison used (for the unified diffs). */
+  schemas: Schemas;
 }
 
 /**
@@ -37,10 +41,11 @@ export async function diffCluster(deps: Pick<ReconcileDeps, "clusters" | "git" |
   const api = await deps.connect(rec.spec.access);
   try {
     const objects = await placeInNamespaces(api, rendered.objects.map((d) => d.object), rec.spec.namespace);
-    const { drift, live, stats } = await inspect(api, objects, scopesOf(objects), { owner: rec.name, ignore: rec.spec.ignoreDifferences });
+    const schemas = await schemasOf(api, objects);
+    const { drift, live, stats } = await inspect(api, objects, scopesOf(objects), { owner: rec.name, ignore: rec.spec.ignoreDifferences, schemas });
     const liveByKey = new Map(live.map((o) => [resourceKey(o), o]));
     for (const d of drift) if (d.state !== "Extra") d.health = resourceHealth(d.kind, d.apiVersion, liveByKey.get(d.key));
-    return { revision: rev, drift, desired: new Map(objects.map((o) => [resourceKey(o), o])), live: liveByKey, stats, kubeRequests: api.client.requests };
+    return { revision: rev, drift, desired: new Map(objects.map((o) => [resourceKey(o), o])), live: liveByKey, stats, kubeRequests: api.client.requests, schemas };
   } finally {
     api.client.close();
   }
@@ -60,17 +65,20 @@ export function readTree(path: string): SourceFile[] {
 /**
  * Offline diff of manifests on disk: `desiredPath` and `livePath` are files or folders of YAML/JSON
  * (a `kubectl get -o yaml` List works as live). Namespaced objects without a namespace get `namespace`.
- * Live objects carrying a tracking annotation and absent from desired are Extra.
+ * Live objects carrying a tracking annotation and absent from desired are Extra; hooks in the
+ * desired files are left out. Lists follow the built-in schema of the shipped Kubernetes
+ * version, custom resources the CRDs found in either side (else their lists are atomic).
  * @throws RenderError for unparsable files; Error when a path does not exist.
  */
 export function diffFiles(desiredPath: string, livePath: string, namespace = "default"): DiffResult {
   // offline there is no discovery: the diff package's table of cluster-scoped kinds decides
   const place = (o: KubeObject): KubeObject => (!isNamespacedKind(o.apiVersion, o.kind) || o.metadata.namespace ? o : { ...o, metadata: { ...o.metadata, namespace } });
-  const desired = renderDirectory(readTree(desiredPath), { path: "" }).objects.map((d) => place(d.object));
+  const desired = splitHooks(renderDirectory(readTree(desiredPath), { path: "" }).objects).resources.map((d) => place(d.object));
   const live = renderDirectory(readTree(livePath), { path: "" }).objects.map((d) => place(d.object));
-  const drift = diffAll(desired, live, { isOwned: (o) => !!o.metadata.annotations?.[TRACKING_ANNOTATION] });
+  const schemas = schemasFor([], [...desired, ...live]);
+  const drift = diffAll(desired, live, { isOwned: (o) => !!o.metadata.annotations?.[TRACKING_ANNOTATION], schemas });
   const liveByKey = new Map(live.map((o) => [resourceKey(o), o]));
   // files without status (not read from a cluster) say nothing about health
   for (const d of drift) if (d.state !== "Extra" && liveByKey.get(d.key)?.status) d.health = resourceHealth(d.kind, d.apiVersion, liveByKey.get(d.key));
-  return { drift, desired: new Map(desired.map((o) => [resourceKey(o), o])), live: liveByKey };
+  return { drift, desired: new Map(desired.map((o) => [resourceKey(o), o])), live: liveByKey, schemas };
 }

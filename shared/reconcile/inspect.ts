@@ -9,11 +9,13 @@
  */
 import { diffAll, diffObject } from "../diff/index.js";
 import { normalizeLive } from "../diff/normalize.js";
-import { projectOnto } from "../diff/project.js";
+import { projectObject } from "../diff/project.js";
 import { removedOwnedFields } from "../diff/managed.js";
 import { applyIgnoreRules, type IgnoreRule } from "../diff/ignore.js";
 import { resourceKey, type KubeObject, type ResourceDrift } from "../model.js";
 import { KubeApiError } from "../kube/client.js";
+import { clusterSchemas, type SchemaCache } from "../kube/openapi.js";
+import { schemasFor, type Schemas } from "../schema/index.js";
 import { FIELD_MANAGER, UnknownKindError, type ResourceApi } from "../kube/resources.js";
 
 /** Annotation Converge sets on what it applies: `<cluster>:<resource key>`; marks objects owned by this source (for Extra). */
@@ -74,12 +76,15 @@ export interface InspectStats {
  * @param opts.owner cluster name whose tracking annotation marks Extra objects.
  * @param opts.confirm dry-run the LIST suspects (default true).
  * @param opts.ignore the cluster's ignore rules (see shared/diff/ignore.ts), applied last.
+ * @param opts.schemas list semantics of the kinds in play (see `schemasOf`).
  * @throws ClusterUnreachableError / KubeApiError from the LISTs.
  */
-export async function inspect(api: ResourceApi, desired: KubeObject[], scopes: Scope[], opts: { owner: string; confirm?: boolean; ignore?: IgnoreRule[] }): Promise<{ drift: ResourceDrift[]; live: KubeObject[]; stats: InspectStats }> {
+export async function inspect(api: ResourceApi, desired: KubeObject[], scopes: Scope[], opts: { owner: string; confirm?: boolean; ignore?: IgnoreRule[]; schemas: Schemas }): Promise<{ drift: ResourceDrift[]; live: KubeObject[]; stats: InspectStats }> {
   const live = await readLive(api, scopes);
   const isOwned = (o: KubeObject) => (o.metadata.annotations?.[TRACKING_ANNOTATION] ?? "").startsWith(`${opts.owner}:`);
-  const drift = diffAll(desired, live, { isOwned });
+  const { schemas } = opts;
+  const ignore = opts.ignore ?? [];
+  const drift = diffAll(desired, live, { isOwned, schemas });
   const byKey = new Map(live.map((o) => [resourceKey(o), o]));
   const desiredByKey = new Map(desired.map((o) => [resourceKey(o), o]));
   const stats: InspectStats = { lists: scopes.length, suspects: 0, confirmed: 0, dryRuns: 0 };
@@ -88,7 +93,7 @@ export async function inspect(api: ResourceApi, desired: KubeObject[], scopes: S
       const want = desiredByKey.get(d.key);
       const have = byKey.get(d.key);
       if (!want || !have || d.state === "Missing" || d.state === "Extra") return d;
-      let result = applyIgnoreRules(d, want, have, opts.ignore ?? []);
+      let result = applyIgnoreRules(d, want, have, ignore, schemas);
       if (d.state === "Modified" && opts.confirm !== false && want.kind !== "Secret") {
         stats.suspects++;
         try {
@@ -102,18 +107,29 @@ export async function inspect(api: ResourceApi, desired: KubeObject[], scopes: S
             throw err;
           });
           // what applying Git would store, restricted to the fields Git sets, against live
-          const canonical = { ...(projectOnto(normalizeLive(dry), want) as KubeObject), apiVersion: want.apiVersion, kind: want.kind };
-          result = applyIgnoreRules(diffObject(canonical, have), want, have, opts.ignore ?? []);
+          const canonical = { ...(projectObject(normalizeLive(dry), want, schemas) as KubeObject), apiVersion: want.apiVersion, kind: want.kind };
+          result = applyIgnoreRules(diffObject(canonical, have, schemas), want, have, ignore, schemas);
         } catch (err) {
           if (!(err instanceof KubeApiError)) throw err; // a refused dry-run (RBAC, invalid) keeps the LIST verdict
         }
         if (result.state === "Modified") stats.confirmed++;
       }
-      const removed = removedOwnedFields(want, have, FIELD_MANAGER);
+      const removed = removedOwnedFields(want, have, FIELD_MANAGER, schemas);
       if (removed.length === 0) return result;
       const changes = [...result.changes, ...removed.filter((r) => !result.changes.some((c) => c.path === r.path))].sort((a, b) => (a.path < b.path ? -1 : 1));
-      return applyIgnoreRules({ ...result, state: "Modified" as const, changes }, want, have, opts.ignore ?? []);
+      return applyIgnoreRules({ ...result, state: "Modified" as const, changes }, want, have, ignore, schemas);
     }),
   );
   return { drift: out, live, stats };
+}
+
+/**
+ * The list semantics for comparing `objects` on the cluster behind `api`: the OpenAPI v3
+ * documents of their group-versions (cached by content hash in memory and in `cache`), the
+ * CRDs among `objects`, and the built-in schema for whatever the cluster does not publish.
+ * @throws ClusterUnreachableError / KubeApiError (other than a server without OpenAPI v3).
+ */
+export async function schemasOf(api: ResourceApi, objects: KubeObject[], cache?: SchemaCache): Promise<Schemas> {
+  const sets = await clusterSchemas(api.client, new Set(objects.map((o) => o.apiVersion)), cache);
+  return schemasFor(sets ?? [], objects);
 }

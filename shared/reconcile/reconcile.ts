@@ -18,7 +18,8 @@
 import { RenderError } from "../render/directory.js";
 import { renderSource, detectTypeFromNames, type SourceType } from "../render/source.js";
 import { redactSecret } from "../diff/index.js";
-import { inspect, placeInNamespaces, scopesOf, TRACKING_ANNOTATION } from "./inspect.js";
+import { inspect, placeInNamespaces, schemasOf, scopesOf, TRACKING_ANNOTATION } from "./inspect.js";
+import { splitHooks } from "../sync/annotations.js";
 import { resourceKey, type DesiredObject, type KubeObject, type ResourceDrift, type SourceLocation } from "../model.js";
 import { SourceError, type GitAuth, type GitSource } from "../git/source.js";
 import { ClusterUnreachableError, KubeApiError } from "../kube/client.js";
@@ -167,7 +168,8 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     }
   }
   if (stored) {
-    desired = stored.objects;
+    // snapshots written before hooks were split off may still hold them
+    desired = splitHooks(stored.objects).resources;
   } else {
     try {
       const result = await renderRevision(deps, spec, revision, type);
@@ -180,6 +182,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
         revision,
         path: spec.source.path,
         objects: desired.map((d) => ({ object: redactSecret(d.object), source: d.source })),
+        hooks: result.hooks.map((d) => ({ object: redactSecret(d.object), source: d.source })),
         warnings: [...readWarnings, ...result.warnings],
         renderedAt: new Date(now()).toISOString(),
       };
@@ -207,7 +210,8 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     // desired objects read back from a snapshot carry Secret digests, which compare as such
     const previous = rec.status.snapshotKey && rec.status.snapshotKey !== key ? await deps.snapshots.getDesired(rec.status.snapshotKey) : undefined;
     const scopes = scopesOf([...objects, ...(previous ? await placeInNamespaces(api, previous.objects.map((d) => d.object), spec.namespace) : [])]);
-    let { drift, live } = await inspect(api, objects, scopes, { owner: rec.name, ignore: rec.spec.ignoreDifferences });
+    const compare = { owner: rec.name, ignore: rec.spec.ignoreDifferences, schemas: await schemasOf(api, objects, deps.snapshots) };
+    let { drift, live } = await inspect(api, objects, scopes, compare);
     let applied = 0;
 
     // 4. sync policy `apply`: a revision not applied yet is server-side applied where it
@@ -221,7 +225,9 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
         await api.apply(tracked, { fieldManager: FIELD_MANAGER, force: true });
         applied++;
       }
-      ({ drift, live } = await inspect(api, objects, scopes, { owner: rec.name, ignore: rec.spec.ignoreDifferences }));
+      // a CRD applied just now may publish a schema for its custom resources
+      compare.schemas = await schemasOf(api, objects, deps.snapshots);
+      ({ drift, live } = await inspect(api, objects, scopes, compare));
     }
 
     // 5. record: events and observed state only when some resource's drift changed
@@ -273,6 +279,8 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
  * Reads and renders the cluster's source at `revision` (fetched already): the source path for
  * a directory or Helm chart, the whole repository for Kustomize (bases may be `../`).
  * `detected` is the source type when the caller already knows it (else read from the tree).
+ * @returns `objects`: the resources (compared and synced); `hooks`: the hooks and `Skip`
+ *   objects (see shared/sync/annotations.ts); warnings of the render and of the read.
  * @throws RenderError, SourceError.
  */
 export async function renderRevision(deps: Pick<ReconcileDeps, "git">, spec: ClusterRecord["spec"], revision: string, detected?: SourceType) {
@@ -280,7 +288,8 @@ export async function renderRevision(deps: Pick<ReconcileDeps, "git">, spec: Clu
   const type = detected ?? detectTypeFromNames(await deps.git.listNames(source.repoUrl, revision, source.path), source.type);
   const all = type === "kustomize" ? await deps.git.readFiles(source.repoUrl, revision, "", { strictUnder: source.path }) : await deps.git.readFiles(source.repoUrl, revision, source.path);
   const rendered = await renderSource(all.files, { path: source.path, type, recursive: source.recursive, include: source.include, exclude: source.exclude, helm: source.helm }, { namespace: spec.namespace });
-  return { ...rendered, readWarnings: all.warnings };
+  const { resources, hooks } = splitHooks(rendered.objects);
+  return { ...rendered, objects: resources, hooks, readWarnings: all.warnings };
 }
 
 /** The events between two observed states: one per resource whose state or changed paths differ. */

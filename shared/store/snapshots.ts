@@ -10,6 +10,8 @@ import { isConditionFailed } from "./client.js";
 import { getBlob, putBlob } from "./blobs.js";
 import { normalizeRepoUrl } from "../git/url.js";
 import type { DesiredObject, DriftState } from "../model.js";
+import type { SchemaCache } from "../kube/openapi.js";
+import type { SchemaSet } from "../schema/types.js";
 
 /** What a desired snapshot is rendered from; its hash is the snapshot's identity. */
 export interface SnapshotKeyInput {
@@ -27,7 +29,10 @@ export interface DesiredSnapshot {
   repoUrl: string;
   revision: string;
   path: string;
+  /** The resources: what is compared and synced. */
   objects: DesiredObject[];
+  /** Hooks and `Skip` objects of the revision (see shared/sync/annotations.ts): run by a sync, never compared. Absent in snapshots written before hooks were split off. */
+  hooks?: DesiredObject[];
   warnings: string[];
   renderedAt: string;
 }
@@ -67,8 +72,12 @@ export function observedDigest(o: ObservedState): string {
   return createHash("sha256").update(stableJson(o.resources)).digest("hex").slice(0, 32);
 }
 
-/** Data access for the `snapshots` table. */
-export class SnapshotStore {
+/**
+ * Data access for the `snapshots` table. Also the fleet's cache of cluster schemas: the
+ * compact form of an OpenAPI v3 document under `schema#<group-version path>@<hash>`,
+ * written once, so a fleet of clusters on one Kubernetes version fetches each document once.
+ */
+export class SnapshotStore implements SchemaCache {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -137,5 +146,15 @@ export class SnapshotStore {
   /** Replaces the observed drift state of `cluster`. */
   async putObserved(cluster: string, o: ObservedState): Promise<void> {
     await putBlob(this.db, this.table, `observed#${cluster}`, o);
+  }
+
+  /** A cached compact schema by document key (`apis/apps/v1@<hash>`), or undefined. */
+  async getSchema(key: string): Promise<SchemaSet | undefined> {
+    return getBlob<SchemaSet>(this.db, this.table, `schema#${key}`);
+  }
+
+  /** Caches a compact schema (content-addressed: written once, later writers skip). */
+  async putSchema(key: string, set: SchemaSet): Promise<void> {
+    await putBlob(this.db, this.table, `schema#${key}`, set, { ifAbsent: true });
   }
 }

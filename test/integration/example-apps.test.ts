@@ -19,7 +19,7 @@ import { kubectl, stackEnv } from "../support/stack.js";
 import { kubectlBinaries } from "../../tools/testbed/binaries.js";
 import { renderDirectory } from "../../shared/render/directory.js";
 import { connectCluster } from "../../shared/kube/connect.js";
-import { inspect, placeInNamespaces, scopesOf } from "../../shared/reconcile/inspect.js";
+import { inspect, placeInNamespaces, schemasOf, scopesOf } from "../../shared/reconcile/inspect.js";
 import type { KubeObject } from "../../shared/model.js";
 
 const [, k2] = stackEnv().clusters;
@@ -68,7 +68,7 @@ for (const [i, [app, objectsOf]] of apps.entries()) {
     try {
       const placed = await placeInNamespaces(api, objects, ns);
       execFileSync(stackEnv().kubectl, ["--kubeconfig", k2!.kubeconfig, "--context", k2!.context, "apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: placed }), encoding: "utf8" });
-      const { drift } = await inspect(api, placed, scopesOf(placed), { owner: "example" });
+      const { drift } = await inspect(api, placed, scopesOf(placed), { owner: "example", schemas: await schemasOf(api, placed) });
       assert.equal(drift.length, placed.length);
       assert.deepEqual(drift.filter((d) => d.state !== "Synced").map((d) => `${d.key} ${d.state} ${d.changes.map((c) => c.path).join(",")}`), []);
     } finally {

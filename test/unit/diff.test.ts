@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { diffAll, diffObject, normalizeDesired, normalizeLive, parseQuantity, quantitiesEqual, redactSecret, listKey } from "../../shared/diff/index.js";
+import { diffAll, diffObject, normalizeDesired, normalizeLive, parseQuantity, quantitiesEqual, redactSecret } from "../../shared/diff/index.js";
 import { renderDirectory } from "../../shared/render/directory.js";
 import type { KubeObject } from "../../shared/model.js";
 
@@ -586,13 +586,6 @@ describe("diffAll", () => {
     assert.ok(LIVE_DEPLOYMENT.status, "the input is not modified");
   });
 
-  test("listKey: name, then containerPort+protocol, then Service port+protocol, else position", () => {
-    assert.equal(listKey([{ name: "a" }])?.({ name: "a" }), "name=a");
-    assert.equal(listKey([{ containerPort: 53, protocol: "UDP" }, { containerPort: 53 }])?.({ containerPort: 53 }), "containerPort=53,protocol=TCP");
-    assert.equal(listKey([{ port: 443 }])?.({ port: 443 }), "port=443,protocol=TCP");
-    assert.equal(listKey(["a", "b"]), undefined);
-    assert.equal(listKey([]), undefined);
-  });
 });
 
 const POD_YAML = `apiVersion: v1
