@@ -15,20 +15,23 @@
  *   skipped with a warning, as Argo CD ignores unrelated YAML in a directory;
  * - two objects with the same `resourceKey` (group, kind, namespace as written, name) fail
  *   the render, naming both places;
- * - duplicate keys in a map are an error (`uniqueKeys`), aliases are limited
- *   (`maxAliasCount` 100) so an alias bomb ("billion laughs") fails fast.
+ * - duplicate keys in a map are an error (compared as kubectl makes them: `1` and `0x1`
+ *   collide), aliases are limited (`MAX_ALIAS_COUNT` 100, the `yaml` package's rule) so an
+ *   alias bomb ("billion laughs") fails fast.
  *
- * Scalars are resolved as kubectl and Argo CD resolve them: both decode manifests with
- * sigs.k8s.io/yaml, i.e. go-yaml v2's YAML 1.1 rules. So `defaultMode: 0644` is the octal
- * 420 (YAML 1.2 would read decimal 644), `yes`/`no`/`on`/`off`/`y`/`n` are booleans, `1_000`
- * is 1000, `0b101` is 5, `0o17` is 15, `<<` merge keys apply, `!!binary` is decoded to its
- * text; but timestamps (`2001-12-14`) and base-60 numbers (`12:30`) stay strings, as go-yaml v2
- * leaves them when decoding into JSON. `.inf` and `.nan` are errors (JSON has no such numbers;
- * sigs.k8s.io/yaml fails on them too). Checked against sigs.k8s.io/yaml v1.6.0 `YAMLToJSON`.
+ * Manifests are read exactly as kubectl and Argo CD read them (sigs.k8s.io/yaml over go-yaml
+ * v2, YAML 1.1): see ./yaml.ts. So `defaultMode: 0644` is the octal 420, `yes`/`on`/`y` are
+ * true, `1_000` is 1000, `0x1F` 31, `08` 8, `.` and `1:30` and `2001-12-14` stay strings, keys
+ * become strings as kubectl makes them (`1e6` → `1e+06`), a `<<` merge overrides the keys
+ * before it, `!!binary` is decoded to its text; `.inf`/`.nan` values, null keys and keys
+ * appearing twice are errors.
  */
 import { posix } from "node:path";
-import { isMap, isSeq, LineCounter, parseAllDocuments, visit, type Document, type ScalarTag, type Tags } from "yaml";
+import { isMap, isSeq, LineCounter, type Document } from "yaml";
 import { resourceKey, type DesiredObject, type KubeObject } from "../model.js";
+import { decodeDocument, MAX_ALIAS_COUNT, parseYamlStream, YamlValueError } from "./yaml.js";
+
+export { MAX_ALIAS_COUNT };
 
 /** A file of the source: path relative to the repository root, `/`-separated, and its text. */
 export interface SourceFile {
@@ -59,40 +62,10 @@ export class RenderError extends Error {
   }
 }
 
-/** Most aliases one document may expand (yaml's `maxAliasCount`): stops alias bombs. */
-export const MAX_ALIAS_COUNT = 100;
-
 const MANIFEST = /\.(yaml|yml|json)$/;
-
-/** go-yaml v2 (ParseInt with base 0) also reads `0o17` as octal; YAML 1.1 has no such form. */
-const intOctO: ScalarTag = {
-  identify: (value) => typeof value === "number",
-  default: true,
-  tag: "tag:yaml.org,2002:int",
-  format: "OCT",
-  test: /^[-+]?0o[0-7_]+$/,
-  resolve: (str: string) => {
-    const sign = str.startsWith("-") ? -1 : 1;
-    return sign * parseInt(str.replace(/^[-+]?0o/, "").replace(/_/g, ""), 8);
-  },
-};
-
-/** YAML 1.1 as go-yaml v2 decodes into JSON: no timestamps, no base-60 numbers (see the module doc). */
-function goYamlTags(tags: Tags): Tags {
-  const dropped = (t: Tags[number]) =>
-    typeof t === "string" ? t === "timestamp" || t === "intTime" || t === "floatTime" : t.tag === "tag:yaml.org,2002:timestamp" || ("format" in t && t.format === "TIME");
-  return [intOctO, ...tags.filter((t) => !dropped(t))];
-}
-
-const PARSE_OPTIONS = { version: "1.1", customTags: goYamlTags, merge: true, uniqueKeys: true, prettyErrors: true } as const;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** `!!binary` resolves to bytes; go-yaml v2 hands the decoded bytes on as a string. */
-function reviver(_key: unknown, value: unknown): unknown {
-  return value instanceof Uint8Array ? Buffer.from(value).toString("utf8") : value;
 }
 
 /** The directory path normalized: `''`, `.`, `./` → `` (root); `./a/b/` → `a/b`; `a/../..` → `..`. */
@@ -130,7 +103,9 @@ function reasonOf(message: string): string {
  *   document's content starts (for an item of a List, where the item starts) — in file order,
  *   and one warning per skipped document (`file:line: skipped: <why>`) or YAML warning.
  * @throws RenderError on a YAML/JSON syntax error, a duplicate map key, an alias bomb, a
- *   non-finite number, a duplicate object, or a path that leaves the repository (`..`).
+ *   value or key kubectl refuses (`.inf`, `.nan`, a null key, a tag that does not fit its
+ *   text...: see ./yaml.ts `decodeDocument`), a duplicate object, or a path that leaves the
+ *   repository (`..`).
  */
 export function renderDirectory(files: SourceFile[], opts: { path: string; recursive?: boolean }): RenderResult {
   const base = normalizeDir(opts.path);
@@ -172,8 +147,7 @@ function readDocuments(file: SourceFile, warnings: string[]): { value: unknown; 
   const lineOf = (offset: number) => lineCounter.linePos(offset);
   let docs: Document.Parsed[];
   try {
-    const parsed = parseAllDocuments(file.content, { ...PARSE_OPTIONS, lineCounter });
-    docs = Array.isArray(parsed) ? parsed : [];
+    docs = parseYamlStream(file.content, lineCounter);
   } catch (err) {
     throw new RenderError(file.path, 1, `cannot parse: ${(err as Error).message}`);
   }
@@ -189,23 +163,8 @@ function readDocuments(file: SourceFile, warnings: string[]): { value: unknown; 
       warnings.push(`${file.path}:${pos.line}:${pos.col}: ${reasonOf(w.message)}`);
     }
     if (!doc.contents) continue;
-    visit(doc, {
-      Scalar(_key, node) {
-        if (typeof node.value === "number" && !Number.isFinite(node.value)) {
-          const pos = lineOf(node.range?.[0] ?? 0);
-          throw new RenderError(file.path, pos.line, `${node.source ?? String(node.value)} is not a finite number (JSON has no Infinity or NaN)`, pos.col);
-        }
-      },
-    });
     const line = lineOf(doc.contents.range[0]).line;
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT, reviver });
-    } catch (err) {
-      // an alias bomb ("Excessive alias count indicates a resource exhaustion attack"), or a
-      // stack overflow on absurd nesting
-      throw new RenderError(file.path, line, (err as Error).message);
-    }
+    const value = decode(file, doc, line, lineOf);
     if (value === null || value === undefined) continue;
     if (isObject(value) && typeof value.kind === "string" && value.kind.endsWith("List") && Array.isArray(value.items)) {
       const itemsNode = isMap(doc.contents) ? doc.contents.get("items", true) : undefined;
@@ -218,4 +177,18 @@ function readDocuments(file: SourceFile, warnings: string[]): { value: unknown; 
     out.push({ value, line });
   }
   return out;
+}
+
+/** A document's JSON value (./yaml.ts), its errors as RenderErrors at the offending node. */
+function decode(file: SourceFile, doc: Document.Parsed, line: number, lineOf: (offset: number) => { line: number; col: number }): unknown {
+  try {
+    return decodeDocument(doc, { maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (err instanceof YamlValueError) {
+      const pos = lineOf(err.offset);
+      throw new RenderError(file.path, pos.line, err.message, pos.col);
+    }
+    // a stack overflow on absurd nesting
+    throw new RenderError(file.path, line, (err as Error).message);
+  }
 }

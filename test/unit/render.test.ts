@@ -177,9 +177,9 @@ describe("crafted input", () => {
   });
 
   test("scalars resolve as kubectl resolves them (YAML 1.1 via sigs.k8s.io/yaml)", () => {
-    const src = `apiVersion: example.com/v1\nkind: Probe\nmetadata: {name: p}\nspec:\n  mode: 0644\n  quoted: "0644"\n  enabled: yes\n  off: off\n  underscored: 1_000\n  hex: 0x1F\n  date: 2001-12-14\n  time: 12:30\n  float: .5\n  nothing: ~\n`;
+    const src = `apiVersion: example.com/v1\nkind: Probe\nmetadata: {name: p}\nspec:\n  mode: 0644\n  quoted: "0644"\n  enabled: yes\n  off: off\n  underscored: 1_000\n  hex: 0x1F\n  date: 2001-12-14\n  time: 12:30\n  float: .5\n  nothing: ~\n  dot: .\n  .: {}\n  eight: 08\n  upperHex: 0X1F\n  big: 1e400\n  1e6: float key\n`;
     const spec = renderDirectory([{ path: "s/x.yaml", content: src }], { path: "s" }).objects[0]!.object.spec;
-    assert.deepEqual(spec, { mode: 420, quoted: "0644", enabled: true, false: false, underscored: 1000, hex: 31, date: "2001-12-14", time: "12:30", float: 0.5, nothing: null });
+    assert.deepEqual(spec, { mode: 420, quoted: "0644", enabled: true, false: false, underscored: 1000, hex: 31, date: "2001-12-14", time: "12:30", float: 0.5, nothing: null, dot: ".", ".": {}, eight: 8, upperHex: 31, big: "1e400", "1e+06": "float key" });
     const inf = renderError(() => renderDirectory([{ path: "s/inf.yaml", content: `${cm("inf")}data:\n  x: .inf\n` }], { path: "s" }));
     assert.equal(inf.line, 6);
   });
