@@ -1,8 +1,8 @@
 /**
  * The built-in schema Converge ships (`shared/schema/kubernetes.json`), generated from a real
  * API server of the test bed's Kubernetes version: every group-version its `/openapi/v3` root
- * lists, converted to the compact form and merged. A fresh cluster serves no custom resource,
- * so the result holds the built-in kinds only.
+ * lists, except the groups of its CustomResourceDefinitions, converted to the compact form and
+ * merged: the built-in kinds only, whatever the cluster has installed.
  *
  *   npx tsx tools/schema/generate.ts      # starts a test-bed cluster, rewrites the file
  */
@@ -29,9 +29,12 @@ function sorted(v: unknown): unknown {
 export async function generateBuiltinSchema(client: KubeClient): Promise<BuiltinSchemaFile> {
   const version = await client.request<{ gitVersion: string }>("GET", "/version");
   const root = await client.request<{ paths: Record<string, unknown> }>("GET", "/openapi/v3");
+  const crds = await client.request<{ items: { spec: { group: string } }[] }>("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions");
+  const custom = new Set(crds.items.map((c) => c.spec.group));
   const apiVersions = Object.keys(root.paths)
     .filter((p) => /^api\/v[^/]+$|^apis\/[^/]+\/[^/]+$/.test(p))
-    .map((p) => p.replace(/^apis?\//, ""));
+    .map((p) => p.replace(/^apis?\//, ""))
+    .filter((gv) => !custom.has(gv.split("/")[0]!) || !gv.includes("/"));
   const sets = await clusterSchemas(client, apiVersions);
   if (!sets) throw new Error("the server publishes no OpenAPI v3");
   const merged: SchemaSet = { types: {}, kinds: {} };
