@@ -1,20 +1,21 @@
 /**
- * Reconcile function: consumes the FIFO queue, one reconcile per message, reporting partial
- * batch failures per message (Powertools batch) so only failed tasks are retried.
+ * Reconcile function: consumes the FIFO queue, one reconcile per message. A batch is processed
+ * group by group (`shared/queue/fifo-batch.ts`): different clusters concurrently, one
+ * cluster's messages in order, a cluster's remaining messages not run after its first failure;
+ * failures are reported per message (`batchItemFailures`) so only those are retried.
  * Thin adapter over `shared/reconcile/reconcile.ts`.
  */
 import middy from "@middy/core";
 import { Logger } from "@aws-lambda-powertools/logger";
-import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
-import type { SQSEvent, SQSRecord, SQSBatchResponse, Context } from "aws-lambda";
+import type { SQSEvent, SQSRecord, SQSBatchResponse } from "aws-lambda";
 import { createServices, reconcileDeps } from "../../shared/services.js";
 import { reconcileCluster } from "../../shared/reconcile/reconcile.js";
 import { ReconcileTaskSchema } from "../../shared/queue/tasks.js";
+import { processFifoBatch } from "../../shared/queue/fifo-batch.js";
 
 const logger = new Logger({ serviceName: "converge-reconcile" });
 const services = createServices();
 const deps = reconcileDeps(services, { log: logger });
-const processor = new BatchProcessor(EventType.SQS);
 
 /**
  * One message: a malformed body is logged and dropped (retrying cannot fix it); a reconcile
@@ -37,8 +38,10 @@ async function record(r: SQSRecord): Promise<void> {
   await reconcileCluster(deps, task.data, detectedAt);
 }
 
-/** SQS batch handler returning `batchItemFailures`. */
-export const handler = middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  // every failure is reported per message, also when all fail (same retry as a throw)
-  processPartialResponse(event, record, processor, { context, throwOnFullBatchFailure: false }),
-);
+/** SQS batch handler returning `batchItemFailures` (every failure per message, also when all fail). */
+export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const failed = await processFifoBatch(event.Records, record, {
+    onError: (r, err) => logger.error("reconcile failed; retried with the rest of its cluster's messages", { messageId: r.messageId, group: r.attributes.MessageGroupId, error: (err as Error).message }),
+  });
+  return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+});
