@@ -11,7 +11,8 @@
  * - empty documents are skipped; a `List` (kind `List` or `*List` with an `items` sequence)
  *   is flattened into its items;
  * - a document that is not a Kubernetes object (a map without apiVersion, kind or
- *   metadata.name — a Helm values file, a config file — or a top-level scalar or sequence) is
+ *   metadata.name (or, for a hook, `metadata.generateName`) — a Helm values file, a config
+ *   file — or a top-level scalar or sequence) is
  *   skipped with a warning, as Argo CD ignores unrelated YAML in a directory;
  * - two objects with the same `resourceKey` (group, kind, namespace as written, name) fail
  *   the render, naming both places;
@@ -29,6 +30,7 @@
 import { posix } from "node:path";
 import { isMap, isSeq, LineCounter, type Document } from "yaml";
 import { resourceKey, type DesiredObject, type KubeObject } from "../model.js";
+import { objectRole } from "../sync/annotations.js";
 import { decodeDocument, MAX_ALIAS_COUNT, parseYamlStream, YamlValueError } from "./yaml.js";
 
 export { MAX_ALIAS_COUNT };
@@ -74,16 +76,22 @@ function normalizeDir(path: string): string {
   return p === "." ? "" : p;
 }
 
+/** A hook named by the server from `metadata.generateName` (Argo CD allows that for hooks only). */
+function isGeneratedHook(meta: Record<string, unknown>): boolean {
+  return !meta.name && typeof meta.generateName === "string" && meta.generateName !== "" && objectRole({ metadata: meta as KubeObject["metadata"] }).role !== "resource";
+}
+
 /** Why an item is not a Kubernetes object, or undefined when it is one. */
 function notAnObject(item: unknown): string | undefined {
   if (item === null || typeof item !== "object") return "a scalar is not a Kubernetes object";
   if (Array.isArray(item)) return "a sequence is not a Kubernetes object";
   const o = item as Record<string, unknown>;
   const meta = o.metadata;
+  const named = isObject(meta) && ((typeof meta.name === "string" && meta.name !== "") || isGeneratedHook(meta));
   const missing = [
     typeof o.apiVersion === "string" && o.apiVersion ? undefined : "apiVersion",
     typeof o.kind === "string" && o.kind ? undefined : "kind",
-    isObject(meta) && typeof meta.name === "string" && meta.name ? undefined : "metadata.name",
+    named ? undefined : "metadata.name",
   ].filter((m) => m !== undefined);
   return missing.length > 0 ? `not a Kubernetes object (no ${missing.join(", ")})` : undefined;
 }
@@ -128,6 +136,11 @@ export function renderDirectory(files: SourceFile[], opts: { path: string; recur
         continue;
       }
       const object = value as KubeObject;
+      if (isGeneratedHook(object.metadata)) {
+        // each run creates a new object: no identity to check for duplicates
+        objects.push({ object, source: { file: file.path, line } });
+        continue;
+      }
       const key = resourceKey(object);
       const first = seen.get(key);
       if (first) {

@@ -109,3 +109,43 @@ export function splitHooks<T extends { object: Pick<KubeObject, "metadata"> }>(o
   }
   return { resources, hooks };
 }
+
+/** Argo CD's hook delete policy annotation: a comma-separated list of `HookDeletePolicy`. */
+export const ARGO_HOOK_DELETE_POLICY = "argocd.argoproj.io/hook-delete-policy";
+/** Helm's hook delete policy annotation: `before-hook-creation`, `hook-succeeded`, `hook-failed`. */
+export const HELM_HOOK_DELETE_POLICY = "helm.sh/hook-delete-policy";
+
+/**
+ * When a hook object is deleted (gitops-engine `common.HookDeletePolicy`):
+ * - `BeforeHookCreation`: the previous copy is deleted just before the hook is created again;
+ * - `HookSucceeded` / `HookFailed`: deleted when the operation ends, if the hook succeeded / failed.
+ */
+export type HookDeletePolicy = "BeforeHookCreation" | "HookSucceeded" | "HookFailed";
+
+const ARGO_DELETE_POLICIES: ReadonlySet<string> = new Set(["BeforeHookCreation", "HookSucceeded", "HookFailed"]);
+const HELM_DELETE_POLICIES: Readonly<Record<string, HookDeletePolicy>> = {
+  "before-hook-creation": "BeforeHookCreation",
+  "hook-succeeded": "HookSucceeded",
+  "hook-failed": "HookFailed",
+};
+
+/**
+ * The delete policies of a hook, distinct, in the order written: the Argo CD annotation's
+ * values, then the Helm annotation's mapped ones (`hook-succeeded` → HookSucceeded,
+ * `hook-failed` → HookFailed, `before-hook-creation` → BeforeHookCreation); unknown values are
+ * ignored; none at all → `["BeforeHookCreation"]`. Both annotations count, unlike the hook
+ * annotation itself (gitops-engine `hook.DeletePolicies`, `hook/helm/delete_policy.go`).
+ * Meaningless for an object that is not a hook (the caller checks).
+ */
+export function hookDeletePolicies(o: Pick<KubeObject, "metadata">): HookDeletePolicy[] {
+  const annotations = o.metadata.annotations ?? {};
+  const argo = list(annotations[ARGO_HOOK_DELETE_POLICY]).filter((p) => ARGO_DELETE_POLICIES.has(p)) as HookDeletePolicy[];
+  const helm = list(annotations[HELM_HOOK_DELETE_POLICY]).flatMap((p) => (HELM_DELETE_POLICIES[p] ? [HELM_DELETE_POLICIES[p]] : []));
+  const all = [...new Set([...argo, ...helm])];
+  return all.length ? all : ["BeforeHookCreation"];
+}
+
+/** `argocd.argoproj.io/sync-options: PruneLast=true` on a live object: its prune waits until after the last wave of the Sync phase (gitops-engine `SyncOptionPruneLast`). */
+export function pruneLastRequested(o: Pick<KubeObject, "metadata">): boolean {
+  return annotationOptions(o, SYNC_OPTIONS).PruneLast === "true";
+}
