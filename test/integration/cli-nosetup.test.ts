@@ -35,7 +35,7 @@ function converge(cwd: string, ...args: string[]): { code: number | null; stdout
 }
 
 /** `kind/name` of every object in rendered YAML, in output order. */
-const objects = (yaml: string) => [...yaml.matchAll(/^kind: (\w+)\nmetadata:\n(?:  .*\n)*?  name: (\S+)$/gm)].map((m) => `${m[1]}/${m[2]}`);
+const objects = (yaml: string) => [...yaml.matchAll(/^kind: (\w+)\nmetadata:\n(?: {2}.*\n)*? {2}name: (\S+)$/gm)].map((m) => `${m[1]}/${m[2]}`);
 
 before(async () => {
   iso = await isolated("nosetup");

@@ -98,7 +98,7 @@ test("real edits are reported as exactly the expected Modified paths; Secret val
   assert.ok(!json.out.includes("s3cr3t-changed") && !json.out.includes("hunter2") && !json.out.includes(Buffer.from("s3cr3t-changed").toString("base64")));
   assert.match(json.out, /"live": "sha256:[0-9a-f]{64}"/);
   const text = await cli("diff", "--cluster", "drift");
-  assert.match(text.out, /^-  replicas: 2\n\+  replicas: 5$/m, "a unified YAML diff per resource");
+  assert.match(text.out, /^- {2}replicas: 2\n\+ {2}replicas: 5$/m, "a unified YAML diff per resource");
   assert.ok(!text.out.includes("s3cr3t-changed"));
   // put everything back for the next test
   kubectl(k1!, "apply", "-n", NS, "--validate=false", "-f", fixtures);

@@ -6,7 +6,7 @@
  *
  *   npx tsx tools/schema/generate.ts      # starts a test-bed cluster, rewrites the file
  */
-import { KubeClient } from "../../shared/kube/client.js";
+import type { KubeClient } from "../../shared/kube/client.js";
 import { clusterSchemas } from "../../shared/kube/openapi.js";
 import type { SchemaSet } from "../../shared/schema/types.js";
 
