@@ -14,6 +14,7 @@ import { formatDuration, parseDuration, MIN_INTERVAL_SECONDS, ValidationError, t
 import { ClusterExistsError, ClusterNotFoundError, type ClusterRecord } from "../shared/store/clusters.js";
 import { tick } from "../shared/schedule/tick.js";
 import { ago, table, time } from "./format.js";
+import { describeTrigger, RESULT_STATUSES } from "../shared/store/operations.js";
 import { diffCluster, diffFiles, type DiffResult } from "../shared/reconcile/diff-cluster.js";
 import { resourceReport } from "../shared/diff/report.js";
 import { reconcileDeps } from "../shared/services.js";
@@ -297,6 +298,40 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
         table(
           ["TIME", "RESOURCE", "FROM", "TO", "REVISION", "PATHS"],
           events.map((e) => [time(e.at), `${e.kind}/${e.namespace ? e.namespace + "/" : ""}${e.name}`, e.from, e.to, e.revision.slice(0, 12), e.paths.join(", ")]),
+        ),
+      );
+    });
+
+  const syncOps = program.command("sync").description("sync operations");
+  syncOps
+    .command("history")
+    .description("sync operations of a cluster, newest first, failures included")
+    .requiredOption("--cluster <name>", "cluster name")
+    .option("--since <duration>", "how far back, e.g. 30m, 24h, 7d (default: all)")
+    .option("--limit <n>", "at most this many operations, 1 to 1000", "50")
+    .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
+    .action(async (o: { cluster: string; since?: string; limit: string; output: string }) => {
+      const since = o.since === undefined ? undefined : new Date(Date.now() - durationFlag("--since", o.since) * 1000).toISOString();
+      const limit = /^\d+$/.test(o.limit) ? Number(o.limit) : NaN;
+      if (!(limit >= 1 && limit <= 1000)) throw new UsageError(`--limit must be an integer from 1 to 1000, not "${o.limit}"`);
+      if (!(await svc().clusters.get(o.cluster))) err(`note: cluster "${o.cluster}" is not registered (showing any history it left)`);
+      const page = o.output === "json" ? await svc().operations.history(o.cluster, { since, limit }) : await svc().operations.summaries(o.cluster, { since, limit });
+      if (page.cursor) err(`note: the newest ${limit} shown; more with a larger --limit`);
+      if (o.output === "json") return void out(JSON.stringify(page.operations, null, 2));
+      const seconds = (from: string, to?: string) => Math.max(0, Math.round(((to ? Date.parse(to) : Date.now()) - Date.parse(from)) / 1000));
+      out(
+        table(
+          ["ID", "TRIGGER", "REVISION", "PHASE", "STARTED", "DURATION", "RESULTS", "MESSAGE"],
+          page.operations.map((op) => [
+            op.id,
+            describeTrigger(op.trigger) + (op.dryRun ? " (dry run)" : ""),
+            op.revision.slice(0, 12),
+            op.phase,
+            time(op.startedAt),
+            op.finishedAt ? formatDuration(seconds(op.startedAt, op.finishedAt)) : `running ${formatDuration(seconds(op.startedAt))}`,
+            RESULT_STATUSES.filter((r) => op.counts[r]).map((r) => `${op.counts[r]} ${r}`).join(", "),
+            op.message?.replace(/\s+/g, " ").slice(0, 100),
+          ]),
         ),
       );
     });

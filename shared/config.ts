@@ -9,23 +9,25 @@
  * | `AWS_REGION` | region of every AWS client | `us-east-1` |
  * | `CONVERGE_DYNAMODB_ENDPOINT` | endpoint override, e.g. DynamoDB Local `http://127.0.0.1:8000` | AWS |
  * | `CONVERGE_SQS_ENDPOINT` | endpoint override, e.g. ElasticMQ `http://127.0.0.1:9324` | AWS |
- * | `CONVERGE_TABLE_PREFIX` | prefix of the four table names | `converge-` |
- * | `CONVERGE_CLUSTERS_TABLE` ... `CONVERGE_DELIVERIES_TABLE` | explicit table names | prefix + `clusters` ... |
+ * | `CONVERGE_TABLE_PREFIX` | prefix of the table names | `converge-` |
+ * | `CONVERGE_CLUSTERS_TABLE` ... `CONVERGE_DELIVERIES_TABLE`, `CONVERGE_OPERATIONS_TABLE` | explicit table names | prefix + `clusters` ... `operations` |
  * | `CONVERGE_QUEUE_URL` | URL of the reconcile FIFO queue | required to enqueue |
  * | `CONVERGE_WEBHOOK_SECRET` | GitHub webhook secret (local mode) | — |
  * | `CONVERGE_WEBHOOK_SECRET_ARN` | Secrets Manager secret holding it (AWS) | — |
  * | `CONVERGE_WORK_DIR` | scratch space for Git fetches | `$TMPDIR/converge` |
  * | `CONVERGE_EVENT_TTL_DAYS` | days drift events are kept (DynamoDB TTL) | 90 |
+ * | `CONVERGE_OPERATIONS_TTL_DAYS` | days sync operations are kept (DynamoDB TTL); unset, empty, `0` or not a positive number: forever | forever |
  */
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** Names of the four DynamoDB tables. */
+/** Names of the DynamoDB tables. */
 export interface TableNames {
   clusters: string;
   snapshots: string;
   events: string;
   deliveries: string;
+  operations: string;
 }
 
 /** Resolved configuration; see the module docstring for the variables behind each field. */
@@ -39,6 +41,8 @@ export interface ConvergeConfig {
   webhookSecretArn?: string;
   workDir: string;
   eventTtlDays: number;
+  /** Days sync operations are kept; undefined: forever. */
+  operationTtlDays?: number;
 }
 
 /**
@@ -56,11 +60,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConvergeConfig
       snapshots: env.CONVERGE_SNAPSHOTS_TABLE || `${prefix}snapshots`,
       events: env.CONVERGE_EVENTS_TABLE || `${prefix}drift-events`,
       deliveries: env.CONVERGE_DELIVERIES_TABLE || `${prefix}deliveries`,
+      operations: env.CONVERGE_OPERATIONS_TABLE || `${prefix}operations`,
     },
     queueUrl: env.CONVERGE_QUEUE_URL || undefined,
     webhookSecret: env.CONVERGE_WEBHOOK_SECRET || undefined,
     webhookSecretArn: env.CONVERGE_WEBHOOK_SECRET_ARN || undefined,
     workDir: env.CONVERGE_WORK_DIR || join(tmpdir(), "converge"),
     eventTtlDays: Number(env.CONVERGE_EVENT_TTL_DAYS ?? 90),
+    operationTtlDays: Number(env.CONVERGE_OPERATIONS_TTL_DAYS) > 0 ? Number(env.CONVERGE_OPERATIONS_TTL_DAYS) : undefined,
   };
 }

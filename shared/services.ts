@@ -9,6 +9,7 @@ import { ClusterStore } from "./store/clusters.js";
 import { SnapshotStore } from "./store/snapshots.js";
 import { EventStore } from "./store/events.js";
 import { DeliveryStore } from "./store/deliveries.js";
+import { OperationStore } from "./store/operations.js";
 import { sqsClient, TaskQueue } from "./queue/tasks.js";
 import { GitSource } from "./git/source.js";
 import { connectCluster } from "./kube/connect.js";
@@ -24,6 +25,8 @@ export interface Services {
   snapshots: SnapshotStore;
   events: EventStore;
   deliveries: DeliveryStore;
+  /** The record of sync operations (history, the running one, the last succeeded). */
+  operations: OperationStore;
   queue?: TaskQueue;
   git: GitSource;
   /** Opens a cluster's API with its access spec (kubeconfig, server + token, EKS). */
@@ -39,6 +42,7 @@ export function createServices(config: ConvergeConfig = loadConfig()): Services 
     snapshots: new SnapshotStore(db, config.tables.snapshots),
     events: new EventStore(db, config.tables.events, config.eventTtlDays),
     deliveries: new DeliveryStore(db, config.tables.deliveries),
+    operations: new OperationStore(db, config.tables.operations, { ttlDays: config.operationTtlDays }),
     queue: config.queueUrl ? new TaskQueue(sqsClient(config), config.queueUrl) : undefined,
     git: new GitSource(config.workDir),
     connect: connectCluster,

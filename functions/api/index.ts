@@ -16,7 +16,7 @@ export const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIG
   try {
     const res = await handleQuery(
       { method: event.requestContext.http.method, path: event.rawPath, query: event.queryStringParameters ?? {} },
-      { clusters: services.clusters, events: services.events },
+      { clusters: services.clusters, events: services.events, operations: services.operations },
     );
     return { statusCode: res.statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(res.body) };
   } catch (err) {

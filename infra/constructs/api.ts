@@ -1,9 +1,10 @@
 /**
  * The query API: an HTTP API whose every route requires SigV4-signed requests (IAM
- * authorization), in front of the read-only api function.
+ * authorization), in front of the read-only api function. One `/{proxy+}` route: the paths
+ * (clusters, drift, sync operations) are routed in `shared/api/query.ts`.
  */
 import { RemovalPolicy } from "aws-cdk-lib";
-import { CfnStage, HttpApi, HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
+import { type CfnStage, HttpApi, HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { HttpIamAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
@@ -22,6 +23,7 @@ export class QueryApi extends Construct {
     this.fn = convergeFunction(this, "Function", "api", { environment: props.tables.environment() });
     props.tables.tables.clusters.grantReadData(this.fn);
     props.tables.tables.events.grantReadData(this.fn);
+    props.tables.tables.operations.grantReadData(this.fn);
     this.api = new HttpApi(this, "HttpApi", { description: "Converge query API (IAM auth)", defaultAuthorizer: new HttpIamAuthorizer() });
     this.api.addRoutes({ path: "/{proxy+}", methods: [HttpMethod.GET], integration: new HttpLambdaIntegration("Query", this.fn) });
     // access logs: who queried what (cdk-nag AwsSolutions-APIG1)

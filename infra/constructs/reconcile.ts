@@ -45,7 +45,7 @@ export class Reconcile extends Construct {
       layers: [new KubectlV34Layer(this, "KubectlLayer")],
       environment: { ...props.tables.environment(), CONVERGE_WORK_DIR: "/tmp/converge" },
     });
-    for (const t of [props.tables.tables.clusters, props.tables.tables.snapshots, props.tables.tables.events]) t.grantReadWriteData(this.fn);
+    for (const t of [props.tables.tables.clusters, props.tables.tables.snapshots, props.tables.tables.events, props.tables.tables.operations]) t.grantReadWriteData(this.fn);
     // EKS targets: endpoint and CA (DescribeCluster), cross-account roles (AssumeRole)
     const stack = Stack.of(this);
     this.fn.addToRolePolicy(new PolicyStatement({ actions: ["eks:DescribeCluster"], resources: [stack.formatArn({ service: "eks", region: "*", resource: "cluster", resourceName: "*" })] }));

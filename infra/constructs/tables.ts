@@ -1,7 +1,8 @@
 /**
- * The four DynamoDB tables, generated from the key schema in `shared/store/schema.ts` (the
- * same one the local test bed creates): on-demand, point-in-time recovery, TTL where events
- * and deliveries expire, retained on stack deletion (drift history is the product).
+ * The DynamoDB tables, generated from the key schema in `shared/store/schema.ts` (the
+ * same one the local test bed creates): on-demand, point-in-time recovery, TTL where events,
+ * deliveries and (when configured) sync operations expire, retained on stack deletion (drift
+ * and sync history are the product).
  */
 import { RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, BillingMode, Table, TableEncryption, type Attribute } from "aws-cdk-lib/aws-dynamodb";
@@ -13,7 +14,7 @@ function attr(a: KeyAttr): Attribute {
   return { name: a.name, type: a.type === "S" ? AttributeType.STRING : AttributeType.NUMBER };
 }
 
-/** `clusters`, `snapshots`, `events`, `deliveries`, keyed like `TableNames`. */
+/** `clusters`, `snapshots`, `events`, `deliveries`, `operations`, keyed like `TableNames`. */
 export class ConvergeTables extends Construct {
   readonly tables: Record<keyof TableNames, Table>;
 
@@ -33,7 +34,7 @@ export class ConvergeTables extends Construct {
       for (const i of spec.indexes) table.addGlobalSecondaryIndex({ indexName: i.name, partitionKey: attr(i.partitionKey), ...(i.sortKey ? { sortKey: attr(i.sortKey) } : {}) });
       return table;
     };
-    this.tables = { clusters: make("clusters", "Clusters"), snapshots: make("snapshots", "Snapshots"), events: make("events", "DriftEvents"), deliveries: make("deliveries", "Deliveries") };
+    this.tables = { clusters: make("clusters", "Clusters"), snapshots: make("snapshots", "Snapshots"), events: make("events", "DriftEvents"), deliveries: make("deliveries", "Deliveries"), operations: make("operations", "Operations") };
   }
 
   /** The environment variables naming the tables (see shared/config.ts). */
@@ -43,6 +44,7 @@ export class ConvergeTables extends Construct {
       CONVERGE_SNAPSHOTS_TABLE: this.tables.snapshots.tableName,
       CONVERGE_EVENTS_TABLE: this.tables.events.tableName,
       CONVERGE_DELIVERIES_TABLE: this.tables.deliveries.tableName,
+      CONVERGE_OPERATIONS_TABLE: this.tables.operations.tableName,
     };
   }
 }

@@ -9,12 +9,16 @@
  * | `/clusters/{name}/drift?since=24h` | `{ events }` of that cluster, oldest first |
  * | `/drift?since=1h` | `{ events }` of every cluster (at most 7 days back) |
  * | `/resources/{key}/drift?since=7d` | `{ events }` of one resource (URL-encoded resource key) across clusters |
+ * | `/clusters/{name}/operations?since=&limit=&cursor=` | `{ operations, cursor? }`: sync operations newest first, failures included, without per-resource results (`counts`, `resourceTotal` instead); `since` optional (default: all), limit 1..500, default 50 |
+ * | `/clusters/{name}/operations/running` | the Running operation with its `resources`; 404 when none runs |
+ * | `/clusters/{name}/operations/{id}` | one operation with its `resources`; 404 when unknown |
  *
  * Bad input is a 400 with the reason; an unknown route a 404.
  */
 import { parseDuration } from "../cluster/spec.js";
 import type { ClusterStore } from "../store/clusters.js";
 import type { EventStore } from "../store/events.js";
+import { InvalidCursorError, isOperationId, type OperationStore } from "../store/operations.js";
 
 /** A request: method, path, query parameters. */
 export interface QueryRequest {
@@ -43,7 +47,7 @@ function since(q: Record<string, string | undefined>, dflt: string, maxSeconds =
 }
 
 /** Answers one request. Throws only when DynamoDB fails (the handler answers 500). */
-export async function handleQuery(req: QueryRequest, deps: { clusters: ClusterStore; events: EventStore }): Promise<QueryResponse> {
+export async function handleQuery(req: QueryRequest, deps: { clusters: ClusterStore; events: EventStore; operations: OperationStore }): Promise<QueryResponse> {
   if (req.method !== "GET") return { statusCode: 405, body: { error: "only GET is served" } };
   const parts = req.path.split("/").filter(Boolean).map(decodeURIComponent);
   try {
@@ -72,6 +76,27 @@ export async function handleQuery(req: QueryRequest, deps: { clusters: ClusterSt
     }
     if (parts[0] === "resources" && parts.length === 3 && parts[2] === "drift") {
       return { statusCode: 200, body: { events: await deps.events.byResource(parts[1]!, since(req.query, "7d")) } };
+    }
+    if (parts[0] === "clusters" && parts[2] === "operations" && parts.length === 3) {
+      const limit = Number(req.query.limit ?? 50);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new BadRequest("limit must be an integer from 1 to 500");
+      try {
+        const page = await deps.operations.summaries(parts[1]!, { since: req.query.since ? since(req.query, "") : undefined, limit, cursor: req.query.cursor || undefined });
+        return { statusCode: 200, body: { operations: page.operations, ...(page.cursor ? { cursor: page.cursor } : {}) } };
+      } catch (err) {
+        if (err instanceof InvalidCursorError) throw new BadRequest("invalid cursor");
+        throw err;
+      }
+    }
+    if (parts[0] === "clusters" && parts[2] === "operations" && parts.length === 4) {
+      const [, cluster, , id] = parts as [string, string, string, string];
+      if (id === "running") {
+        const op = await deps.operations.running(cluster);
+        return op ? { statusCode: 200, body: op } : { statusCode: 404, body: { error: `no operation is running on cluster "${cluster}"` } };
+      }
+      if (!isOperationId(id)) throw new BadRequest(`invalid operation id "${id}" (expected <ISO start time>-<suffix>, e.g. 2026-11-23T10:00:00.000Z-3f9a1c)`);
+      const op = await deps.operations.get(cluster, id);
+      return op ? { statusCode: 200, body: op } : { statusCode: 404, body: { error: `operation ${id} of cluster "${cluster}" not found` } };
     }
     return { statusCode: 404, body: { error: `no route ${req.path}` } };
   } catch (err) {

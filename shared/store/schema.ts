@@ -17,6 +17,13 @@
  *    (`resource`, `at`) across clusters; GSI `byTime` (`day` = `YYYY-MM-DD`, `at`) across all
  *    clusters. TTL attribute `expiresAt` (epoch seconds).
  * 6. webhook deliveries: `deliveries` by `id` (X-GitHub-Delivery), TTL `expiresAt`.
+ * 7. sync operations by cluster and time (every one, failures included) and the running one:
+ *    `operations` by `cluster` + `sk`: `op#<ISO start time>-<suffix>` per operation (one Query,
+ *    newest first with `ScanIndexForward: false`, `since` as a key condition), `running` (the
+ *    one Running operation: conditional writes in one transaction with the operation),
+ *    `succeeded` / `succeeded#<revision>` (the latest Succeeded one, for rollbacks), and
+ *    `res#<id>#...` parts of large per-resource results. No index, so grants stay on the table.
+ *    TTL attribute `expiresAt`, set only when `CONVERGE_OPERATIONS_TTL_DAYS` is (default: kept).
  */
 
 /** One key attribute: name and DynamoDB scalar type (S = string, N = number). */
@@ -73,10 +80,18 @@ export const DELIVERIES_TABLE: TableSpec = {
   ttlAttribute: "expiresAt",
 };
 
+export const OPERATIONS_TABLE: TableSpec = {
+  partitionKey: { name: "cluster", type: "S" },
+  sortKey: { name: "sk", type: "S" },
+  indexes: [],
+  ttlAttribute: "expiresAt",
+};
+
 /** Every table by its role; the key matches `TableNames` in `shared/config.ts`. */
 export const TABLES = {
   clusters: CLUSTERS_TABLE,
   snapshots: SNAPSHOTS_TABLE,
   events: EVENTS_TABLE,
   deliveries: DELIVERIES_TABLE,
+  operations: OPERATIONS_TABLE,
 } as const;

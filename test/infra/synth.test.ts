@@ -22,12 +22,18 @@ before(() => {
 
 const ofType = (t: string) => Object.values(json.Resources).filter((r) => r.Type === t);
 
-test("the four tables follow shared/store/schema.ts: keys, indexes, TTL, on-demand, PITR, retained", () => {
+test("the five tables follow shared/store/schema.ts: keys, indexes, TTL, on-demand, PITR, retained", () => {
   const tables = ofType("AWS::DynamoDB::Table");
-  assert.equal(tables.length, 4);
+  assert.equal(tables.length, Object.keys(TABLES).length);
+  assert.equal(tables.length, 5);
   for (const spec of Object.values(TABLES)) {
     const keys = [{ AttributeName: spec.partitionKey.name, KeyType: "HASH" }, ...(spec.sortKey ? [{ AttributeName: spec.sortKey.name, KeyType: "RANGE" }] : [])];
-    const match = tables.filter((t) => JSON.stringify(t.Properties.KeySchema) === JSON.stringify(keys) && ((t.Properties.GlobalSecondaryIndexes as unknown[] | undefined)?.length ?? 0) === spec.indexes.length);
+    const match = tables.filter(
+      (t) =>
+        JSON.stringify(t.Properties.KeySchema) === JSON.stringify(keys) &&
+        ((t.Properties.GlobalSecondaryIndexes as unknown[] | undefined)?.length ?? 0) === spec.indexes.length &&
+        (t.Properties.TimeToLiveSpecification as { AttributeName?: string } | undefined)?.AttributeName === spec.ttlAttribute,
+    );
     assert.equal(match.length, 1, `one table keyed ${JSON.stringify(keys)} with ${spec.indexes.length} indexes`);
     const p = match[0]!.Properties;
     assert.equal(p.BillingMode, "PAY_PER_REQUEST");
@@ -60,7 +66,7 @@ test("four functions (webhook, tick, reconcile, api) on nodejs22.x with their co
   for (const f of fns) {
     assert.equal(f.Properties.Runtime, "nodejs22.x");
     const vars = (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    for (const v of ["CONVERGE_CLUSTERS_TABLE", "CONVERGE_SNAPSHOTS_TABLE", "CONVERGE_EVENTS_TABLE", "CONVERGE_DELIVERIES_TABLE"]) assert.ok(vars[v], v);
+    for (const v of ["CONVERGE_CLUSTERS_TABLE", "CONVERGE_SNAPSHOTS_TABLE", "CONVERGE_EVENTS_TABLE", "CONVERGE_DELIVERIES_TABLE", "CONVERGE_OPERATIONS_TABLE"]) assert.ok(vars[v], v);
     assert.deepEqual(f.Properties.TracingConfig, { Mode: "Active" });
   }
   const reconcile = fns.find((f) => f.Properties.Timeout === RECONCILE_TIMEOUT.toSeconds());
@@ -119,6 +125,21 @@ test("another app can embed the Converge construct; EKS access entries per sync 
     ["dev", ["AmazonEKSViewPolicy:cluster", "AmazonEKSEditPolicy:namespace"]],
   ]);
   assert.throws(() => new ConvergeEksAccess(stack, "Bad", { clusterName: "x", role: c.reconcile.fn.role!, mode: "apply" }), /namespaces/);
+});
+
+test("the operations table: the reconcile function reads and writes it, the api function only reads it", () => {
+  const [id] = Object.entries(json.Resources).find(([, r]) => r.Type === "AWS::DynamoDB::Table" && (r.Properties.KeySchema as { AttributeName: string }[])[0]!.AttributeName === "cluster")!;
+  const fnOf = (p: { Properties: Record<string, unknown> }) => JSON.stringify(p.Properties.Roles);
+  const grants = ofType("AWS::IAM::Policy").flatMap((p) =>
+    (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement.filter((s) => JSON.stringify(s.Resource).includes(`"${id}"`)).map((s) => ({ roles: fnOf(p), actions: ([] as string[]).concat(s.Action) })),
+  );
+  const writers = grants.filter((g) => g.actions.includes("dynamodb:PutItem"));
+  const readers = grants.filter((g) => g.actions.includes("dynamodb:Query") && !g.actions.includes("dynamodb:PutItem"));
+  assert.equal(writers.length, 1, "one writer");
+  assert.match(writers[0]!.roles, /Reconcile/);
+  assert.ok(writers[0]!.actions.includes("dynamodb:ConditionCheckItem") || writers[0]!.actions.includes("dynamodb:UpdateItem"));
+  assert.equal(readers.length, 1, "one reader");
+  assert.match(readers[0]!.roles, /Api/);
 });
 
 test("the query API requires IAM (SigV4) authorization on every route", () => {
