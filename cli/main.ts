@@ -7,6 +7,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { hostname, userInfo } from "node:os";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { Command, CommanderError, Option } from "commander";
 import { createServices, type Services } from "../shared/services.js";
@@ -14,10 +15,11 @@ import { formatDuration, parseDuration, MIN_INTERVAL_SECONDS, ValidationError, t
 import { ClusterExistsError, ClusterNotFoundError, type ClusterRecord } from "../shared/store/clusters.js";
 import { tick } from "../shared/schedule/tick.js";
 import { ago, table, time } from "./format.js";
-import { describeTrigger, RESULT_STATUSES } from "../shared/store/operations.js";
+import { describeTrigger, RESULT_STATUSES, type OperationRecord } from "../shared/store/operations.js";
 import { diffCluster, diffFiles, type DiffResult } from "../shared/reconcile/diff-cluster.js";
 import { resourceReport } from "../shared/diff/report.js";
 import { reconcileDeps } from "../shared/services.js";
+import { reconcileCluster } from "../shared/reconcile/reconcile.js";
 import { installToolLocator } from "./binaries.js";
 import { UsageError } from "./errors.js";
 import { diffLocal, renderLocal, type LocalRenderOptions } from "./local.js";
@@ -37,6 +39,9 @@ interface AddOptions {
   insecureSkipTlsVerify?: boolean;
   interval: string;
   sync: string;
+  selfHeal?: boolean;
+  prune?: boolean;
+  syncOption?: string[];
   recursive: boolean;
   ignoreDifferences?: string;
   type?: string;
@@ -52,6 +57,30 @@ interface AddOptions {
   include?: string;
   exclude?: string;
   helmValues?: string;
+}
+
+/** Argo CD's sync option names, as `--sync-option Name=true` takes them, and their field in the cluster spec. */
+const SYNC_OPTIONS: Record<string, "replace" | "force" | "createNamespace" | "applyOutOfSyncOnly" | "pruneLast"> = {
+  Replace: "replace",
+  Force: "force",
+  CreateNamespace: "createNamespace",
+  ApplyOutOfSyncOnly: "applyOutOfSyncOnly",
+  PruneLast: "pruneLast",
+};
+
+/**
+ * Parses `--sync-option` values (`Replace=true`, `CreateNamespace=true`, `WaveTimeout=2m`, ...).
+ * @throws UsageError naming an unknown option or value.
+ */
+function syncOptionsFlag(values: string[] | undefined): Record<string, boolean | number> {
+  const out: Record<string, boolean | number> = {};
+  for (const v of values ?? []) {
+    const [name = "", value = ""] = v.split("=", 2);
+    if (name === "WaveTimeout") out.waveTimeoutSeconds = durationFlag("--sync-option WaveTimeout", value, 10);
+    else if (SYNC_OPTIONS[name] && (value === "true" || value === "false")) out[SYNC_OPTIONS[name]] = value === "true";
+    else throw new UsageError(`--sync-option ${v}: expected one of ${Object.keys(SYNC_OPTIONS).join(", ")} =true|false, or WaveTimeout=<duration>`);
+  }
+  return out;
 }
 
 /**
@@ -127,8 +156,41 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
       : { type: "server", server: o.server!, ...(o.caFile ? { caFile: resolve(o.caFile) } : {}), ...(o.tokenEnv ? { tokenEnv: o.tokenEnv } : {}), insecureSkipTlsVerify: !!o.insecureSkipTlsVerify },
     intervalSeconds,
     syncPolicy: o.sync,
+    selfHeal: !!o.selfHeal,
+    prune: !!o.prune,
+    syncOptions: syncOptionsFlag(o.syncOption),
     ignoreDifferences: (o.ignoreDifferences ? readIgnoreRules(o.ignoreDifferences) : []) as ClusterSpecInput["ignoreDifferences"], // validated by the spec schema
   };
+}
+
+/**
+ * A manual sync, run here with the caller's credentials (as `converge diff --cluster` reads):
+ * reconciles with trigger `manual` until the operation ends, printing its progress.
+ * @throws UsageError when the cluster is unknown, in sync (nothing to do), or not syncable.
+ */
+async function syncNow(services: Services, cluster: string, progress: (line: string) => void): Promise<OperationRecord> {
+  const deps = reconcileDeps(services);
+  const caller = `${userInfo().username}@${hostname()}`;
+  const t0 = new Date(Date.now() - 1000).toISOString();
+  for (let round = 0; round < 720; round++) {
+    const outcome = await reconcileCluster(deps, { cluster, reason: "manual", caller, enqueuedAt: new Date().toISOString() });
+    if (!outcome) throw new UsageError(`no cluster named ${cluster}`);
+    const id = outcome.status.operation?.id;
+    if (!id) {
+      const last = (await deps.operations.history(cluster, { limit: 1 })).operations[0];
+      if (last && last.startedAt >= t0 && last.trigger.type === "manual") return last;
+      throw new UsageError(outcome.status.message ?? `${cluster} is ${outcome.status.sync}: nothing to sync`);
+    }
+    progress(`running ${id}: ${outcome.status.message ?? "waiting"}`);
+    await new Promise((r) => setTimeout(r, 5_000));
+  }
+  throw new Error(`the sync of ${cluster} is still running after an hour: see converge sync history --cluster ${cluster}`);
+}
+
+/** `apply (self-heal, prune)`, `detect`: the sync policy as the CLI prints it. */
+function syncSummary(spec: { syncPolicy: string; selfHeal: boolean; prune: boolean }): string {
+  const extras = [spec.selfHeal && "self-heal", spec.prune && "prune"].filter(Boolean);
+  return extras.length ? `${spec.syncPolicy} (${extras.join(", ")})` : spec.syncPolicy;
 }
 
 /** Whether `path` exists and is a folder. */
@@ -155,6 +217,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
   const svc = () => (services ??= createServices());
   const program = new Command("converge")
     .description("GitOps drift control for fleets of Kubernetes clusters")
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) });
 
@@ -183,7 +246,10 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .option("--region <region>", "the EKS cluster's region (with --eks)")
     .option("--role-arn <arn>", "role to assume for a cross-account EKS cluster (with --eks)")
     .option("--interval <duration>", `reconcile interval when no push arrives (min ${MIN_INTERVAL_SECONDS}s)`, "5m")
-    .addOption(new Option("--sync <policy>", "detect: record drift only; apply: also server-side apply Git").default("detect"))
+    .addOption(new Option("--sync <policy>", "detect: record drift only; apply: also sync each new revision").default("detect"))
+    .option("--self-heal", "with --sync apply: revert live drift at the same revision (backs off, stops after 5 heals in a row)")
+    .option("--prune", "with --sync apply: delete tracked objects gone from Git")
+    .option("--sync-option <Name=value...>", "Replace=true, Force=true, CreateNamespace=true, ApplyOutOfSyncOnly=true, PruneLast=true, WaveTimeout=<duration>")
     .option("--no-recursive", "read only the top directory of --path")
     .addOption(new Option("--type <type>", "source type (default: detected: kustomization.yaml → kustomize, Chart.yaml → helm, else directory)").choices(["directory", "kustomize", "helm"]))
     .option("--values <file...>", "Helm value files, relative to the chart folder")
@@ -191,7 +257,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .option("--ignore-differences <file>", "YAML list of ignore rules (Argo CD's ignoreDifferences: group, kind, name, namespace, jsonPointers, jqPathExpressions, managedFieldsManagers)")
     .action(async (name: string, o: AddOptions) => {
       const rec = await svc().clusters.add(specFromOptions(name, o));
-      out(`cluster ${rec.name} registered: ${rec.spec.source.repoUrl} ${rec.spec.source.branch}:${rec.spec.source.path || "/"} every ${formatDuration(rec.spec.intervalSeconds)}, sync ${rec.spec.syncPolicy}`);
+      out(`cluster ${rec.name} registered: ${rec.spec.source.repoUrl} ${rec.spec.source.branch}:${rec.spec.source.path || "/"} every ${formatDuration(rec.spec.intervalSeconds)}, sync ${syncSummary(rec.spec)}`);
     });
   cluster
     .command("update <name>")
@@ -206,8 +272,13 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .option("--release <name>", "Helm release name")
     .option("--interval <duration>", `reconcile interval (min ${MIN_INTERVAL_SECONDS}s)`)
     .addOption(new Option("--sync <policy>", "detect or apply").choices(["detect", "apply"]))
+    .option("--self-heal", "revert live drift (with --sync apply)")
+    .option("--no-self-heal", "stop reverting live drift")
+    .option("--prune", "delete tracked objects gone from Git (with --sync apply)")
+    .option("--no-prune", "stop pruning")
+    .option("--sync-option <Name=value...>", "set sync options (Replace, Force, CreateNamespace, ApplyOutOfSyncOnly, PruneLast =true|false; WaveTimeout=<duration>)")
     .option("--ignore-differences <file>", "replace the ignore rules with this YAML list")
-    .action(async (name: string, o: { repo?: string; branch?: string; ref?: string; path?: string; namespace?: string; type?: string; values?: string[]; release?: string; interval?: string; sync?: string; ignoreDifferences?: string }) => {
+    .action(async (name: string, o: { repo?: string; branch?: string; ref?: string; path?: string; namespace?: string; type?: string; values?: string[]; release?: string; interval?: string; sync?: string; selfHeal?: boolean; prune?: boolean; syncOption?: string[]; ignoreDifferences?: string }) => {
       const intervalSeconds = o.interval === undefined ? undefined : durationFlag("--interval", o.interval, MIN_INTERVAL_SECONDS);
       registrationValues(o.values);
       const rec = await svc().clusters.update(name, (spec) => {
@@ -224,10 +295,13 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
           ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
           ...(intervalSeconds !== undefined ? { intervalSeconds } : {}),
           ...(o.sync !== undefined ? { syncPolicy: o.sync } : {}),
+          ...(o.selfHeal !== undefined ? { selfHeal: o.selfHeal } : {}),
+          ...(o.prune !== undefined ? { prune: o.prune } : {}),
+          ...(o.syncOption !== undefined ? { syncOptions: { ...spec.syncOptions, ...syncOptionsFlag(o.syncOption) } } : {}),
           ...(o.ignoreDifferences !== undefined ? { ignoreDifferences: readIgnoreRules(o.ignoreDifferences) } : {}),
         };
       });
-      out(`cluster ${rec.name} updated: ${rec.spec.source.repoUrl} ${rec.spec.source.ref ?? rec.spec.source.branch}:${rec.spec.source.path || "/"} (${rec.spec.source.type ?? "detected"}), every ${formatDuration(rec.spec.intervalSeconds)}, sync ${rec.spec.syncPolicy}`);
+      out(`cluster ${rec.name} updated: ${rec.spec.source.repoUrl} ${rec.spec.source.ref ?? rec.spec.source.branch}:${rec.spec.source.path || "/"} (${rec.spec.source.type ?? "detected"}), every ${formatDuration(rec.spec.intervalSeconds)}, sync ${syncSummary(rec.spec)}`);
     });
 
   cluster
@@ -237,7 +311,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .action(async (o: { output: string }) => {
       const all = await svc().clusters.listAll();
       if (o.output === "json") return void out(JSON.stringify(all.map(describe), null, 2));
-      out(table(["NAME", "REPO", "BRANCH", "PATH", "INTERVAL", "SYNC POLICY"], all.map((c) => [c.name, c.spec.source.repoUrl, c.spec.source.branch, c.spec.source.path || "/", formatDuration(c.spec.intervalSeconds), c.spec.syncPolicy])));
+      out(table(["NAME", "REPO", "BRANCH", "PATH", "INTERVAL", "SYNC POLICY"], all.map((c) => [c.name, c.spec.source.repoUrl, c.spec.source.branch, c.spec.source.path || "/", formatDuration(c.spec.intervalSeconds), syncSummary(c.spec)])));
     });
   cluster
     .command("get <name>")
@@ -302,7 +376,17 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
       );
     });
 
-  const syncOps = program.command("sync").description("sync operations");
+  const syncOps = program
+    .command("sync")
+    .description("sync a cluster to Git now (converge sync --cluster X), or read its sync history (converge sync history)")
+    .enablePositionalOptions()
+    .option("--cluster <name>", "the cluster to sync")
+    .action(async (o: { cluster?: string }) => {
+      if (!o.cluster) throw new UsageError("converge sync needs --cluster <name> (or a subcommand: history)");
+      const op = await syncNow(svc(), o.cluster, (line) => err(line));
+      out(`${op.phase}: ${op.id} ${op.revision.slice(0, 12)} ${RESULT_STATUSES.filter((r) => op.counts[r]).map((r) => `${op.counts[r]} ${r}`).join(", ")}${op.message ? ` — ${op.message}` : ""}`);
+      return op.phase === "Succeeded" ? undefined : void (process.exitCode = 1);
+    });
   syncOps
     .command("history")
     .description("sync operations of a cluster, newest first, failures included")

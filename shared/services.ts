@@ -53,5 +53,5 @@ export function createServices(config: ConvergeConfig = loadConfig()): Services 
 export function reconcileDeps(s: Services, extra: Partial<ReconcileDeps> = {}): ReconcileDeps {
   const gitAuth: ReconcileDeps["gitAuth"] = async (source) =>
     source.credentials ? { username: source.credentials.username, password: await gitToken(source.credentials, s.config.region) } : undefined;
-  return { clusters: s.clusters, snapshots: s.snapshots, events: s.events, git: s.git, connect: s.connect, gitAuth, ...extra };
+  return { clusters: s.clusters, snapshots: s.snapshots, events: s.events, operations: s.operations, git: s.git, connect: s.connect, gitAuth, ...extra } as ReconcileDeps;
 }

@@ -118,8 +118,24 @@ export const ClusterSpecSchema = z.object({
   access: AccessSchema,
   /** Seconds between reconciles when no push arrives. */
   intervalSeconds: z.number().int().min(MIN_INTERVAL_SECONDS, `interval must be at least ${MIN_INTERVAL_SECONDS}s`),
-  /** `detect` only records drift; `apply` also server-side applies the desired state. */
+  /** `detect` only records drift; `apply` also syncs each new revision (Argo CD's automated sync). */
   syncPolicy: z.enum(["detect", "apply"]).default("detect"),
+  /** With `apply`: revert live drift at the same revision (Argo CD's `selfHeal`), with exponential backoff. */
+  selfHeal: z.boolean().default(false),
+  /** With `apply`: delete tracked objects gone from Git (Argo CD's `prune`). */
+  prune: z.boolean().default(false),
+  /** Sync options (Argo CD's names), for every object; an object's `argocd.argoproj.io/sync-options` win for it. */
+  syncOptions: z
+    .object({
+      replace: z.boolean().optional(),
+      force: z.boolean().optional(),
+      createNamespace: z.boolean().optional(),
+      applyOutOfSyncOnly: z.boolean().optional(),
+      pruneLast: z.boolean().optional(),
+      waveTimeoutSeconds: z.number().int().min(10).max(3600).optional(),
+    })
+    .strict()
+    .default({}),
   /** Differences not to count as drift (Argo CD's ignoreDifferences format; see shared/diff/ignore.ts). */
   ignoreDifferences: z.array(IgnoreRuleSchema).default([]),
 });
@@ -141,7 +157,7 @@ export class ValidationError extends Error {
  * @throws ValidationError listing every problem as `field: reason` lines.
  */
 export function parseClusterSpec(input: unknown): ClusterSpec {
-  const r = ClusterSpecSchema.safeParse(input);
+  const r = ClusterSpecSchema.refine((s) => s.syncPolicy === "apply" || (!s.selfHeal && !s.prune), { message: "--self-heal and --prune need --sync apply", path: ["syncPolicy"] }).safeParse(input);
   if (!r.success) {
     throw new ValidationError(r.error.issues.map((i) => `${i.path.join(".") || "cluster"}: ${i.message}`).join("\n"));
   }

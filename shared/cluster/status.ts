@@ -34,8 +34,14 @@ export interface ClusterStatus {
   counts: ResourceCounts;
   /** Key of the last good desired snapshot (`desired#...` in the snapshots table). */
   snapshotKey?: string;
-  /** Revision last server-side applied (sync policy `apply`); a new revision is applied once. */
+  /** Revision of the last sync that succeeded (sync policy `apply`). */
   appliedRevision?: string;
+  /** Revision of the last automated sync that failed: not retried automatically (Argo CD: "Failed last sync attempt"). */
+  failedRevision?: string;
+  /** Self-heal attempts since the cluster was last Synced, and when the last one started (ISO). */
+  selfHeal?: { attempts: number; lastAt: string };
+  /** The sync operation running now, with where it resumes. */
+  operation?: { id: string; cursor?: { phase: string; wave: number; sentAt?: number } };
   /** Digest of the observed drift state (changes only when some resource's drift changes). */
   observedDigest?: string;
   /** ISO time the last reconcile finished. */

@@ -37,7 +37,12 @@ export class ResourceApi {
 
   constructor(readonly client: KubeClient) {}
 
-  /** The resources of `apiVersion` (one GET, cached; an unserved group version gives []). */
+  /** Drops the cached discovery of `apiVersion` (after creating a CRD, its kinds appear). */
+  forget(apiVersion: string): void {
+    this.discovery.delete(apiVersion);
+  }
+
+  /** The resources of `apiVersion` (one GET, cached; an unserved group version gives [] and is not cached). */
   resources(apiVersion: string): Promise<ApiResource[]> {
     let p = this.discovery.get(apiVersion);
     if (!p) {
@@ -46,8 +51,9 @@ export class ResourceApi {
         .request<{ resources: ApiResource[] }>("GET", path)
         .then((r) => r.resources.filter((x) => !x.name.includes("/")))
         .catch((e: unknown) => {
-          if (e instanceof KubeApiError && e.code === 404) return [];
+          // not served (yet: a CRD may be created later in this sync): asked again next time
           this.discovery.delete(apiVersion);
+          if (e instanceof KubeApiError && e.code === 404) return [];
           throw e;
         });
       this.discovery.set(apiVersion, p);
@@ -124,5 +130,54 @@ export class ResourceApi {
       contentType: "application/apply-patch+yaml",
       query: { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: String(opts.force ?? true), dryRun: opts.dryRun ? "All" : undefined },
     });
+  }
+
+  private objectPath(obj: { apiVersion: string; metadata: { name: string; namespace?: string } }, res: ApiResource): string {
+    return `${this.collectionPath(obj.apiVersion, res, obj.metadata.namespace)}/${encodeURIComponent(obj.metadata.name)}`;
+  }
+
+  /**
+   * The live object, or undefined when it does not exist (HTTP 404).
+   * @throws UnknownKindError, KubeApiError other than 404, ClusterUnreachableError.
+   */
+  async get(ref: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<KubeObject | undefined> {
+    const res = await this.resourceFor(ref.apiVersion, ref.kind);
+    try {
+      const o = await this.client.request<KubeObject>("GET", this.objectPath(ref, res));
+      return { ...o, apiVersion: ref.apiVersion, kind: ref.kind };
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes an object with `propagationPolicy` (`Foreground` by default, as Argo CD prunes;
+   * https://kubernetes.io/docs/concepts/architecture/garbage-collection/#foreground-deletion).
+   * @returns false when it was already gone (HTTP 404).
+   * @throws UnknownKindError, KubeApiError, ClusterUnreachableError.
+   */
+  async delete(ref: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }, propagationPolicy: "Foreground" | "Background" | "Orphan" = "Foreground"): Promise<boolean> {
+    const res = await this.resourceFor(ref.apiVersion, ref.kind);
+    try {
+      await this.client.request("DELETE", this.objectPath(ref, res), { body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy } });
+      return true;
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 404) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Replaces an object whole (`kubectl replace`; Argo CD's `Replace=true`): PUT with the live
+   * resourceVersion, or POST when it does not exist.
+   * @throws UnknownKindError, KubeApiError (422 invalid, 409 conflict), ClusterUnreachableError.
+   */
+  async replace(obj: KubeObject, fieldManager = FIELD_MANAGER): Promise<KubeObject> {
+    const res = await this.resourceFor(obj.apiVersion, obj.kind);
+    const live = await this.get(obj);
+    if (!live) return this.client.request<KubeObject>("POST", this.collectionPath(obj.apiVersion, res, obj.metadata.namespace), { body: obj, query: { fieldManager } });
+    const body = { ...obj, metadata: { ...obj.metadata, resourceVersion: live.metadata.resourceVersion } };
+    return this.client.request<KubeObject>("PUT", this.objectPath(obj, res), { body, query: { fieldManager } });
   }
 }

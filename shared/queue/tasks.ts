@@ -21,6 +21,8 @@ export const ReconcileTaskSchema = z.object({
   reason: ReconcileReason,
   /** X-GitHub-Delivery of the push that caused it. */
   deliveryId: z.string().optional(),
+  /** Who asked for a manual sync (`converge sync`): an IAM ARN or `user@host`. */
+  caller: z.string().optional(),
   /** ISO time of enqueueing. */
   enqueuedAt: z.string(),
 });

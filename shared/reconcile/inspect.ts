@@ -18,8 +18,9 @@ import { clusterSchemas, type SchemaCache } from "../kube/openapi.js";
 import { schemasFor, type Schemas } from "../schema/index.js";
 import { FIELD_MANAGER, UnknownKindError, type ResourceApi } from "../kube/resources.js";
 
-/** Annotation Converge sets on what it applies: `<cluster>:<resource key>`; marks objects owned by this source (for Extra). */
-export const TRACKING_ANNOTATION = "converge.dev/tracking-id";
+import { TRACKING_ANNOTATION } from "../sync/annotations.js";
+
+export { TRACKING_ANNOTATION };
 
 /** Gives namespaced objects without a namespace `namespace`, strips it from cluster-scoped ones; unserved kinds are left as they are. */
 export async function placeInNamespaces(api: ResourceApi, objects: KubeObject[], namespace: string): Promise<KubeObject[]> {

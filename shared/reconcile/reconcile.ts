@@ -20,6 +20,8 @@ import { renderSource, detectTypeFromNames, type SourceType } from "../render/so
 import { redactSecret } from "../diff/index.js";
 import { inspect, placeInNamespaces, schemasOf, scopesOf, TRACKING_ANNOTATION } from "./inspect.js";
 import { splitHooks } from "../sync/annotations.js";
+import { syncStage } from "./sync-stage.js";
+import type { OperationStore } from "../store/operations.js";
 import { resourceKey, type DesiredObject, type KubeObject, type ResourceDrift, type SourceLocation } from "../model.js";
 import { SourceError, type GitAuth, type GitSource } from "../git/source.js";
 import { ClusterUnreachableError, KubeApiError } from "../kube/client.js";
@@ -46,6 +48,8 @@ export interface ReconcileDeps {
   clusters: ClusterStore;
   snapshots: SnapshotStore;
   events: EventStore;
+  /** Sync operations (policy `apply`). */
+  operations: OperationStore;
   git: GitSource;
   /** Opens the cluster's API: a fresh client per reconcile, closed by `reconcileCluster` when done. */
   connect(access: ClusterAccess): Promise<ResourceApi>;
@@ -100,10 +104,10 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     return undefined;
   }
   const { spec } = rec;
-  const finish = async (status: ClusterStatus, rest: Omit<ReconcileOutcome, "cluster" | "status">): Promise<ReconcileOutcome> => {
+  const finish = async (status: ClusterStatus, rest: Omit<ReconcileOutcome, "cluster" | "status">, resumeAt?: number): Promise<ReconcileOutcome> => {
     status.durationMs = now() - started;
     status.lastReconcileAt = new Date(now()).toISOString();
-    await deps.clusters.setStatus(rec.name, status, now() + spec.intervalSeconds * 1000);
+    await deps.clusters.setStatus(rec.name, status, Math.min(resumeAt ?? Number.POSITIVE_INFINITY, now() + spec.intervalSeconds * 1000));
     const drifted = status.sync === "Synced" || status.sync === "OutOfSync" ? status.counts.modified + status.counts.missing + status.counts.extra : undefined;
     (deps.metrics ?? publishReconcileMetrics)({
       cluster: rec.name,
@@ -152,8 +156,10 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
   }
   const options = { type, recursive: spec.source.recursive, include: spec.source.include ?? null, exclude: spec.source.exclude ?? null, helm: type === "helm" ? { ...spec.source.helm, namespace: spec.namespace } : null };
   const key = snapshotKey({ repoUrl: spec.source.repoUrl, revision, path: spec.source.path, options });
-  const mustApply = spec.syncPolicy === "apply" && rec.status.appliedRevision !== revision;
+  // a cluster that may sync renders from Git: stored snapshots hold Secret digests, not values
+  const mustApply = spec.syncPolicy === "apply" && (rec.status.appliedRevision !== revision || spec.selfHeal || rec.status.operation !== undefined);
   let desired: DesiredObject[];
+  let hooks: DesiredObject[] = [];
   let rendered = false;
   let snapshotWritten = false;
   let stored = mustApply ? undefined : await deps.snapshots.getDesired(key);
@@ -176,6 +182,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
       rendered = true;
       const readWarnings = result.readWarnings;
       desired = result.objects;
+      hooks = result.hooks;
       const snapshot: DesiredSnapshot = {
         key,
         repoUrl: spec.source.repoUrl,
@@ -206,28 +213,29 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     return failed("Unknown", `cannot open the cluster API: ${(err as Error).message}`, revision);
   }
   try {
-    const objects = await placeInNamespaces(api, desired.map((d) => d.object), spec.namespace);
+    let objects = await placeInNamespaces(api, desired.map((d) => d.object), spec.namespace);
     // desired objects read back from a snapshot carry Secret digests, which compare as such
     const previous = rec.status.snapshotKey && rec.status.snapshotKey !== key ? await deps.snapshots.getDesired(rec.status.snapshotKey) : undefined;
     const scopes = scopesOf([...objects, ...(previous ? await placeInNamespaces(api, previous.objects.map((d) => d.object), spec.namespace) : [])]);
     const compare = { owner: rec.name, ignore: rec.spec.ignoreDifferences, schemas: await schemasOf(api, objects, deps.snapshots) };
     let { drift, live } = await inspect(api, objects, scopes, compare);
-    let applied = 0;
 
-    // 4. sync policy `apply`: a revision not applied yet is server-side applied where it
-    //    differs, then the live state is read again. Like Argo CD's automated sync without
-    //    selfHeal, later live edits at the same revision are recorded as drift, not reverted.
-    if (mustApply && drift.some((d) => d.state === "Modified" || d.state === "Missing")) {
-      const todo = new Set(drift.filter((d) => d.state === "Modified" || d.state === "Missing").map((d) => d.key));
-      for (const o of objects) {
-        if (!todo.has(resourceKey(o))) continue;
-        const tracked = { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [TRACKING_ANNOTATION]: `${rec.name}:${resourceKey(o)}` } } };
-        await api.apply(tracked, { fieldManager: FIELD_MANAGER, force: true });
-        applied++;
-      }
-      // a CRD applied just now may publish a schema for its custom resources
+    // 4. sync (policy `apply`): a new revision, self-heal, prune; an operation may span reconciles
+    const synced = await syncStage({ operations: deps.operations, log, now }, api, {
+      rec,
+      revision,
+      resources: objects,
+      hooks: await placeInNamespaces(api, hooks.map((d) => d.object), spec.namespace),
+      drift,
+      live,
+      trigger: task.reason === "push" ? { type: "push", ...(task.deliveryId ? { deliveryId: task.deliveryId } : {}) } : task.reason === "manual" ? { type: "manual", caller: task.caller ?? "unknown" } : { type: "tick" },
+    });
+    if (synced.synced) {
+      // a CRD applied just now serves its kinds: place and type its custom resources again
+      objects = await placeInNamespaces(api, desired.map((d) => d.object), spec.namespace);
       compare.schemas = await schemasOf(api, objects, deps.snapshots);
-      ({ drift, live } = await inspect(api, objects, scopes, compare));
+      const rescoped = [...new Map([...scopes, ...scopesOf(objects)].map((sc) => [`${sc.apiVersion}|${sc.kind}|${sc.namespace ?? ""}`, sc])).values()];
+      ({ drift, live } = await inspect(api, objects, rescoped, compare));
     }
 
     // 5. record: events and observed state only when some resource's drift changed
@@ -252,19 +260,25 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
       healthCounts[h.status] = (healthCounts[h.status] ?? 0) + 1;
     }
     const counts = countsOf(drift, objects.length);
-    const synced = counts.modified + counts.missing + counts.extra === 0;
-    const status: ClusterStatus = {
-      sync: synced ? "Synced" : "OutOfSync",
+    const inSync = counts.modified + counts.missing + counts.extra === 0;
+    const { appliedRevision, failedRevision, selfHeal, operation } = rec.status;
+    const status = withoutUndefined<ClusterStatus>({
+      sync: inSync ? "Synced" : "OutOfSync",
       revision,
       counts,
       health: worstHealth(Object.keys(healthCounts) as HealthStatus[]),
       healthCounts,
       snapshotKey: key,
-      appliedRevision: mustApply ? revision : rec.status.appliedRevision,
+      appliedRevision,
+      failedRevision,
+      selfHeal,
+      operation,
+      ...synced.status,
+      message: synced.message,
       observedDigest: digest,
       lastSuccessAt: new Date(now()).toISOString(),
-    };
-    return await finish(status, { drift, events, applied, kubeRequests: api.client.requests, rendered, snapshotWritten });
+    });
+    return await finish(status, { drift, events, applied: synced.applied, kubeRequests: api.client.requests, rendered, snapshotWritten }, synced.resumeAt);
   } catch (err) {
     if (err instanceof ClusterUnreachableError) return failed("Unknown", err.message, revision, undefined, api.client.requests);
     if (err instanceof KubeApiError && (err.code === 401 || err.code === 403)) return failed("Unknown", `cluster API denied access: ${err.message}`, revision, undefined, api.client.requests);
@@ -319,4 +333,9 @@ function driftEvents(rec: ClusterRecord, before: ObservedState["resources"], aft
     });
   }
   return events;
+}
+
+/** A copy of `o` without the keys whose value is undefined (DynamoDB's document client refuses them). */
+function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

@@ -17,6 +17,9 @@ export const SYNC_OPTIONS = "argocd.argoproj.io/sync-options";
 /** Argo CD's compare options annotation (`IgnoreExtraneous`). */
 export const COMPARE_OPTIONS = "argocd.argoproj.io/compare-options";
 
+/** Annotation Converge sets on what it applies: `<cluster>:<resource key>`; marks the objects a cluster's source owns (Extra, prune candidates). */
+export const TRACKING_ANNOTATION = "converge.dev/tracking-id";
+
 /** A sync phase a hook runs in. */
 export type HookPhase = "PreSync" | "Sync" | "PostSync" | "SyncFail" | "PreDelete" | "PostDelete";
 

@@ -20,17 +20,20 @@ import { kubectlBinaries } from "../../tools/testbed/binaries.js";
 import { renderDirectory } from "../../shared/render/directory.js";
 import { connectCluster } from "../../shared/kube/connect.js";
 import { inspect, placeInNamespaces, schemasOf, scopesOf } from "../../shared/reconcile/inspect.js";
-import type { KubeObject } from "../../shared/model.js";
+import type { DesiredObject, KubeObject } from "../../shared/model.js";
+import { splitHooks } from "../../shared/sync/annotations.js";
 
 const [, k2] = stackEnv().clusters;
 const repo = exampleClone();
 const { helm } = kubectlBinaries();
 
+/** The resources of a render (hooks left out: a sync runs them, the user does not apply them). */
+const resources = (r: { objects: DesiredObject[] }) => splitHooks(r.objects).resources.map((o) => o.object);
 const render = {
-  directory: (dir: string) => renderDirectory(exampleFiles(dir), { path: dir }).objects.map((o) => o.object),
-  kustomize: (dir: string) => renderDirectory([{ path: "out.yaml", content: execFileSync(stackEnv().kubectl, ["kustomize", join(repo, dir)], { encoding: "utf8" }) }], { path: "" }).objects.map((o) => o.object),
+  directory: (dir: string) => resources(renderDirectory(exampleFiles(dir), { path: dir })),
+  kustomize: (dir: string) => resources(renderDirectory([{ path: "out.yaml", content: execFileSync(stackEnv().kubectl, ["kustomize", join(repo, dir)], { encoding: "utf8" }) }], { path: "" })),
   helm: (dir: string, ns: string, ...values: string[]) =>
-    renderDirectory([{ path: "out.yaml", content: execFileSync(helm, ["template", "example", join(repo, dir), "--namespace", ns, ...values.flatMap((v) => ["-f", join(repo, dir, v)])], { encoding: "utf8" }) }], { path: "" }).objects.map((o) => o.object),
+    resources(renderDirectory([{ path: "out.yaml", content: execFileSync(helm, ["template", "example", join(repo, dir), "--namespace", ns, ...values.flatMap((v) => ["-f", join(repo, dir, v)])], { encoding: "utf8" }) }], { path: "" })),
 };
 
 const apps: [string, (ns: string) => KubeObject[]][] = [
