@@ -15,7 +15,7 @@ import { formatDuration, parseDuration, MIN_INTERVAL_SECONDS, ValidationError, t
 import { ClusterExistsError, ClusterNotFoundError, type ClusterRecord } from "../shared/store/clusters.js";
 import { tick } from "../shared/schedule/tick.js";
 import { ago, table, time } from "./format.js";
-import { describeTrigger, RESULT_STATUSES, type OperationRecord } from "../shared/store/operations.js";
+import { describeTrigger, isOperationId, RESULT_STATUSES, type OperationRecord } from "../shared/store/operations.js";
 import { diffCluster, diffFiles, type DiffResult } from "../shared/reconcile/diff-cluster.js";
 import { resourceReport } from "../shared/diff/report.js";
 import { reconcileDeps } from "../shared/services.js";
@@ -166,9 +166,10 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
 /**
  * A manual sync, run here with the caller's credentials (as `converge diff --cluster` reads):
  * reconciles with trigger `manual` until the operation ends, printing its progress.
- * @throws UsageError when the cluster is unknown, in sync (nothing to do), or not syncable.
+ * @returns the operation, or undefined when the cluster is in sync (nothing to do).
+ * @throws UsageError when the cluster is unknown or cannot sync (Error, Unknown: the message says why).
  */
-async function syncNow(services: Services, cluster: string, progress: (line: string) => void): Promise<OperationRecord> {
+async function syncNow(services: Services, cluster: string, progress: (line: string) => void): Promise<OperationRecord | undefined> {
   const deps = reconcileDeps(services);
   const caller = `${userInfo().username}@${hostname()}`;
   const t0 = new Date(Date.now() - 1000).toISOString();
@@ -178,13 +179,43 @@ async function syncNow(services: Services, cluster: string, progress: (line: str
     const id = outcome.status.operation?.id;
     if (!id) {
       const last = (await deps.operations.history(cluster, { limit: 1 })).operations[0];
-      if (last && last.startedAt >= t0 && last.trigger.type === "manual") return last;
-      throw new UsageError(outcome.status.message ?? `${cluster} is ${outcome.status.sync}: nothing to sync`);
+      if (last && last.startedAt >= t0 && (last.trigger.type === "manual" || last.trigger.type === "rollback")) return last;
+      if (outcome.status.sync === "Synced") return undefined;
+      throw new UsageError(outcome.status.message ?? `${cluster} is ${outcome.status.sync}: cannot sync`);
     }
     progress(`running ${id}: ${outcome.status.message ?? "waiting"}`);
     await new Promise((r) => setTimeout(r, 5_000));
   }
   throw new Error(`the sync of ${cluster} is still running after an hour: see converge sync history --cluster ${cluster}`);
+}
+
+/**
+ * The revision `converge rollback` returns to: the one of operation `to` (an id), the revision
+ * `to` (a commit SHA that synced), or by default the last revision that synced before the
+ * cluster's current one.
+ * @throws UsageError when there is no such earlier successful sync.
+ */
+async function rollbackTarget(services: Services, cluster: string, to: string | undefined): Promise<string> {
+  const rec = await services.clusters.get(cluster);
+  if (!rec) throw new UsageError(`no cluster named ${cluster}`);
+  if (to && isOperationId(to)) {
+    const op = await services.operations.get(cluster, to);
+    if (op?.phase !== "Succeeded") throw new UsageError(`operation ${to} of ${cluster} did not succeed (or does not exist): only a revision that synced can be rolled back to`);
+    return op.revision;
+  }
+  if (to) {
+    const op = await services.operations.lastSucceeded(cluster, { revision: to });
+    if (!op) throw new UsageError(`${to} never synced on ${cluster}: roll back to a revision of converge sync history --cluster ${cluster}`);
+    return op.revision;
+  }
+  for (let cursor: string | undefined, page = 0; page < 20; page++) {
+    const h = await services.operations.summaries(cluster, { limit: 100, ...(cursor ? { cursor } : {}) });
+    const earlier = h.operations.find((op) => op.phase === "Succeeded" && !op.dryRun && op.revision !== rec.status.appliedRevision);
+    if (earlier) return earlier.revision;
+    if (!h.cursor) break;
+    cursor = h.cursor;
+  }
+  throw new UsageError(`${cluster} has no earlier revision that synced`);
 }
 
 /** `apply (self-heal, prune)`, `detect`: the sync policy as the CLI prints it. */
@@ -381,9 +412,19 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .description("sync a cluster to Git now (converge sync --cluster X), or read its sync history (converge sync history)")
     .enablePositionalOptions()
     .option("--cluster <name>", "the cluster to sync")
-    .action(async (o: { cluster?: string }) => {
+    .option("--resume", "after converge rollback: follow the branch (or the earlier pin) again, and sync")
+    .action(async (o: { cluster?: string; resume?: boolean }) => {
       if (!o.cluster) throw new UsageError("converge sync needs --cluster <name> (or a subcommand: history)");
+      if (o.resume) {
+        const rec = await svc().clusters.update(o.cluster, (spec) => {
+          if (!spec.rollback) throw new UsageError(`${o.cluster} is not rolled back: nothing to resume`);
+          const { rollback, ...rest } = spec;
+          return { ...rest, source: { ...spec.source, ref: rollback.previousRef } };
+        });
+        err(`${rec.name} follows ${rec.spec.source.ref ?? `branch ${rec.spec.source.branch}`} again`);
+      }
       const op = await syncNow(svc(), o.cluster, (line) => err(line));
+      if (!op) return void out(`${o.cluster} is in sync with Git: nothing to sync`);
       out(`${op.phase}: ${op.id} ${op.revision.slice(0, 12)} ${RESULT_STATUSES.filter((r) => op.counts[r]).map((r) => `${op.counts[r]} ${r}`).join(", ")}${op.message ? ` — ${op.message}` : ""}`);
       return op.phase === "Succeeded" ? undefined : void (process.exitCode = 1);
     });
@@ -418,6 +459,26 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
           ]),
         ),
       );
+    });
+
+  program
+    .command("rollback")
+    .description("converge a cluster to an earlier revision that synced, and pause its automated sync until converge sync --resume")
+    .requiredOption("--cluster <name>", "the cluster")
+    .option("--to <operation id | revision>", "the operation or revision to return to (default: the revision synced before the current one)")
+    .action(async (o: { cluster: string; to?: string }) => {
+      const to = await rollbackTarget(svc(), o.cluster, o.to);
+      const caller = `${userInfo().username}@${hostname()}`;
+      await svc().clusters.update(o.cluster, (spec) => ({
+        ...spec,
+        source: { ...spec.source, ref: to },
+        rollback: { to, previousRef: spec.rollback ? spec.rollback.previousRef : spec.source.ref, at: new Date().toISOString(), caller },
+      }));
+      const op = await syncNow(svc(), o.cluster, (line) => err(line));
+      if (!op) return void out(`${o.cluster} already matches ${to.slice(0, 12)}; automated sync is paused on it (converge sync --cluster ${o.cluster} --resume follows Git again)`);
+      out(`${op.phase}: rolled back ${o.cluster} to ${to.slice(0, 12)} (${op.id})${op.message ? ` — ${op.message}` : ""}`);
+      out(`automated sync of ${o.cluster} is paused on that revision; converge sync --cluster ${o.cluster} --resume follows Git again`);
+      if (op.phase !== "Succeeded") process.exitCode = 1;
     });
 
   program

@@ -136,6 +136,12 @@ export const ClusterSpecSchema = z.object({
     })
     .strict()
     .default({}),
+  /**
+   * Set by `converge rollback`: the cluster is pinned to the earlier revision `to` (in
+   * `source.ref`), so automated syncs of the branch are paused until `converge sync --resume`
+   * restores `previousRef` (absent: the branch head).
+   */
+  rollback: z.object({ to: z.string().regex(/^[0-9a-f]{40}$/), previousRef: z.string().optional(), at: z.string(), caller: z.string() }).optional(),
   /** Differences not to count as drift (Argo CD's ignoreDifferences format; see shared/diff/ignore.ts). */
   ignoreDifferences: z.array(IgnoreRuleSchema).default([]),
 });

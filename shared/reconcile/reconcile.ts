@@ -21,7 +21,7 @@ import { redactSecret } from "../diff/index.js";
 import { inspect, placeInNamespaces, schemasOf, scopesOf, TRACKING_ANNOTATION } from "./inspect.js";
 import { splitHooks } from "../sync/annotations.js";
 import { syncStage } from "./sync-stage.js";
-import type { OperationStore } from "../store/operations.js";
+import type { OperationStore, OperationTrigger } from "../store/operations.js";
 import { resourceKey, type DesiredObject, type KubeObject, type ResourceDrift, type SourceLocation } from "../model.js";
 import { SourceError, type GitAuth, type GitSource } from "../git/source.js";
 import { ClusterUnreachableError, KubeApiError } from "../kube/client.js";
@@ -137,7 +137,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
   let revision: string;
   try {
     // a pinned ref (tag or commit) wins over the pushed branch head
-    revision = spec.source.ref ? await deps.git.resolveRef(spec.source.repoUrl, spec.source.ref, auth) : (task.revision ?? (await deps.git.resolveBranch(spec.source.repoUrl, spec.source.branch, auth)));
+    revision = spec.source.ref ? await deps.git.resolveRef(spec.source.repoUrl, spec.source.ref, auth) : await branchRevision(deps, spec, task, auth, log);
   } catch (err) {
     if (err instanceof SourceError) return failed("Error", err.message, undefined);
     throw err;
@@ -228,7 +228,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
       hooks: await placeInNamespaces(api, hooks.map((d) => d.object), spec.namespace),
       drift,
       live,
-      trigger: task.reason === "push" ? { type: "push", ...(task.deliveryId ? { deliveryId: task.deliveryId } : {}) } : task.reason === "manual" ? { type: "manual", caller: task.caller ?? "unknown" } : { type: "tick" },
+      trigger: triggerOf(task, spec, revision),
     });
     if (synced.synced) {
       // a CRD applied just now serves its kinds: place and type its custom resources again
@@ -338,4 +338,23 @@ function driftEvents(rec: ClusterRecord, before: ObservedState["resources"], aft
 /** A copy of `o` without the keys whose value is undefined (DynamoDB's document client refuses them). */
 function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * The revision to reconcile on the tracked branch: the pushed commit while it is still the
+ * branch head, else the head. A push task that arrives late (redelivered, or overtaken by a
+ * newer push) is superseded, so an older revision is never synced over a newer one.
+ */
+async function branchRevision(deps: ReconcileDeps, spec: ClusterRecord["spec"], task: ReconcileTask, auth: GitAuth | undefined, log: Log): Promise<string> {
+  const head = await deps.git.resolveBranch(spec.source.repoUrl, spec.source.branch, auth);
+  if (task.revision && task.revision !== head) log.info("push superseded by a newer branch head", { pushed: task.revision, head });
+  return head;
+}
+
+/** What started a sync this reconcile may run, from the task (and a rollback in progress). */
+function triggerOf(task: ReconcileTask, spec: ClusterRecord["spec"], revision: string): OperationTrigger {
+  if (task.reason === "push") return { type: "push", ...(task.deliveryId ? { deliveryId: task.deliveryId } : {}) };
+  if (task.reason !== "manual") return { type: "tick" };
+  const caller = task.caller ?? "unknown";
+  return spec.rollback?.to === revision ? { type: "rollback", caller, to: revision } : { type: "manual", caller };
 }

@@ -66,7 +66,7 @@ function decide(input: SyncInput, now: number): { start?: OperationTrigger; sele
   const { spec, status } = rec;
   const outOfSync = drift.filter((d) => needsSync(d, spec.prune));
   if (outOfSync.length === 0) return { status: { selfHeal: undefined, ...(status.appliedRevision !== revision ? { appliedRevision: revision } : {}) } };
-  if (input.trigger.type === "manual") return { start: input.trigger, status: { selfHeal: undefined } };
+  if (input.trigger.type === "manual" || input.trigger.type === "rollback") return { start: input.trigger, status: { selfHeal: undefined } };
   if (status.appliedRevision !== revision) {
     if (status.failedRevision === revision) return { status: {}, message: `the sync of ${revision.slice(0, 12)} failed; not retried automatically (converge sync to retry)` };
     return { start: input.trigger, status: {} };

@@ -179,3 +179,25 @@ test("an immutable field change fails clearly, and succeeds with Force=true thro
   assert.match(listed.out, /manual by \S+@\S+ .* Succeeded/);
   assert.match(listed.out, /self-heal #1/);
 });
+
+test("converge rollback returns the live state to the earlier revision and pauses automation until resumed", async () => {
+  const current = (await iso.services.clusters.get("heal"))!.status.appliedRevision!;
+  const rolled = await cli("rollback", "--cluster", "heal");
+  assert.equal(rolled.code, 0, rolled.out);
+  assert.match(rolled.out, /Succeeded: rolled back heal to [0-9a-f]{12}/);
+  assert.match(rolled.out, /paused on that revision; converge sync --cluster heal --resume follows Git again/);
+  assert.equal(kubectl(k1!, "-n", "sync-heal", "get", "deployment", "web", "-o", "jsonpath={.spec.selector.matchLabels.app}"), "web", "the earlier selector is back");
+  const rec = (await iso.services.clusters.get("heal"))!;
+  assert.equal(rec.spec.rollback?.to, rec.spec.source.ref);
+  assert.equal((await history("heal"))[0]!.trigger.type, "rollback");
+  const pushed = commit("a new replica count while rolled back", () => writeFileSync(join(repo.work, "sync-app", "app.yaml"), fixture("app.yaml").replace("replicas: 2", "replicas: 4")));
+  await settle("heal");
+  assert.equal(kubectl(k1!, "-n", "sync-heal", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"), "2", "automation paused: the new commit is not synced");
+  const resumed = await cli("sync", "--cluster", "heal", "--resume");
+  assert.equal(resumed.code, 0, resumed.out);
+  assert.equal(kubectl(k1!, "-n", "sync-heal", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"), "4");
+  const after = (await iso.services.clusters.get("heal"))!;
+  assert.equal(after.spec.rollback, undefined);
+  assert.equal(after.status.appliedRevision, pushed);
+  assert.notEqual(after.status.appliedRevision, current);
+});
