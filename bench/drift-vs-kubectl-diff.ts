@@ -37,10 +37,15 @@ function manifests(total: number): string[] {
   for (let i = 0; i < n.secret; i++) docs.push(`apiVersion: v1\nkind: Secret\nmetadata: {name: secret-${i}}\nstringData: {password: "pw-${i}"}`);
   for (let i = 0; i < n.svc; i++) docs.push(`apiVersion: v1\nkind: Service\nmetadata: {name: svc-${i}}\nspec:\n  selector: {app: app-${i}}\n  ports: [{name: http, port: 80, targetPort: 8080}]`);
   for (let i = 0; i < n.deploy; i++)
-    docs.push(`apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: deploy-${i}}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: app-${i}}}\n  template:\n    metadata: {labels: {app: app-${i}}}\n    spec:\n      containers:\n        - name: app\n          image: nginx:1.27\n          ports: [{containerPort: 8080}]\n          resources: {limits: {cpu: 0.5, memory: 128Mi}}`);
+    docs.push(
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: deploy-${i}}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: app-${i}}}\n  template:\n    metadata: {labels: {app: app-${i}}}\n    spec:\n      containers:\n        - name: app\n          image: nginx:1.27\n          ports: [{containerPort: 8080}]\n          resources: {limits: {cpu: 0.5, memory: 128Mi}}`,
+    );
   for (let i = 0; i < n.sa; i++) docs.push(`apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa-${i}}`);
   for (let i = 0; i < n.role; i++) docs.push(`apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: role-${i}}\nrules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]`);
-  for (let i = 0; i < n.rb; i++) docs.push(`apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb-${i}}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: role-${i}}\nsubjects: [{kind: ServiceAccount, name: sa-${i}, namespace: ${NS}}]`);
+  for (let i = 0; i < n.rb; i++)
+    docs.push(
+      `apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb-${i}}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: role-${i}}\nsubjects: [{kind: ServiceAccount, name: sa-${i}, namespace: ${NS}}]`,
+    );
   return docs;
 }
 
@@ -51,7 +56,7 @@ const k = (...args: string[]) => run(kubectl, ["--kubeconfig", cluster!.kubeconf
 try {
   const dir = mkdtempSync(join(tmpdir(), "converge-bench-"));
   const docs = manifests(TOTAL);
-  for (let i = 0; i < docs.length; i += 100) writeFileSync(join(dir, `part-${String(i / 100).padStart(3, "0")}.yaml`), docs.slice(i, i + 100).join("\n---\n") + "\n");
+  for (let i = 0; i < docs.length; i += 100) writeFileSync(join(dir, `part-${String(i / 100).padStart(3, "0")}.yaml`), `${docs.slice(i, i + 100).join("\n---\n")}\n`);
   await k("create", "namespace", NS);
   const ta = Date.now();
   await k("apply", "-n", NS, "--server-side", "-f", dir);
@@ -77,7 +82,11 @@ try {
   const runConverge = async () => {
     const t0 = Date.now();
     const api = await connectCluster({ type: "kubeconfig", kubeconfig: cluster!.kubeconfig, context: cluster!.context });
-    const desired = await placeInNamespaces(api, renderDirectory(files, { path: "" }).objects.map((d) => d.object), NS);
+    const desired = await placeInNamespaces(
+      api,
+      renderDirectory(files, { path: "" }).objects.map((d) => d.object),
+      NS,
+    );
     const { drift, stats } = await inspect(api, desired, scopesOf(desired), { owner: "bench", schemas: await schemasOf(api, desired) });
     const ms = Date.now() - t0;
     api.client.close();
@@ -109,9 +118,13 @@ try {
 
   console.log(`objects: ${docs.length}, edited: ${expected.size}`);
   console.log(`converge cold: ${String(cold.ms).padStart(6)} ms  ${String(cold.requests).padStart(5)} API requests (schema documents fetched)  drifted: ${cold.found.size}`);
-  console.log(`converge:     ${String(convergeMs).padStart(6)} ms  ${String(convergeRequests).padStart(5)} API requests (${stats.lists} LISTs, ${stats.dryRuns} dry-runs, discovery, OpenAPI root)  drifted: ${convergeFound.size}`);
+  console.log(
+    `converge:     ${String(convergeMs).padStart(6)} ms  ${String(convergeRequests).padStart(5)} API requests (${stats.lists} LISTs, ${stats.dryRuns} dry-runs, discovery, OpenAPI root)  drifted: ${convergeFound.size}`,
+  );
   console.log(`kubectl diff: ${String(kubectlMs).padStart(6)} ms  ${String(kubectlRequests).padStart(5)} API requests  drifted: ${kubectlFound.size}`);
-  console.log(`ratio (kubectl diff / converge): ${(kubectlMs / convergeMs).toFixed(1)}x faster, ${(kubectlRequests / convergeRequests).toFixed(1)}x fewer requests (cold: ${(kubectlMs / cold.ms).toFixed(1)}x)`);
+  console.log(
+    `ratio (kubectl diff / converge): ${(kubectlMs / convergeMs).toFixed(1)}x faster, ${(kubectlRequests / convergeRequests).toFixed(1)}x fewer requests (cold: ${(kubectlMs / cold.ms).toFixed(1)}x)`,
+  );
   console.log(`same drifted objects: ${same ? "yes" : "NO"}; exactly the edited ones: ${exact ? "yes" : "NO"}`);
   if (!same) console.log(`  only converge: ${[...convergeFound].filter((x) => !kubectlFound.has(x)).join(", ")}\n  only kubectl: ${[...kubectlFound].filter((x) => !convergeFound.has(x)).join(", ")}`);
   process.exitCode = same && exact ? 0 : 1;

@@ -178,7 +178,11 @@ const found = new Map<string, Promise<string>>();
 export function installToolLocator(): void {
   setToolLocator((tool, env) => {
     const key = `${tool}\0${env[ENV_VAR[tool]] ?? ""}\0${userCacheDir(env)}\0${env.PATH ?? ""}`;
-    if (!found.has(key)) found.set(key, locateTool(tool, env).catch((err: unknown) => (found.delete(key), Promise.reject(err))));
+    if (!found.has(key))
+      found.set(
+        key,
+        locateTool(tool, env).catch((err: unknown) => (found.delete(key), Promise.reject(err))),
+      );
     return found.get(key)!;
   });
 }

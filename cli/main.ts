@@ -117,14 +117,18 @@ function readIgnoreRules(file: string): unknown[] {
  */
 function registrationValues(values: string[] | undefined): string[] | undefined {
   const abs = values?.find((v) => isAbsolute(v));
-  if (abs) throw new UsageError(`--values ${abs}: a registered cluster's value files are read from its Git repository, relative to the chart folder (--path), not from this machine: commit the file and give its path relative to the chart (e.g. --values values-production.yaml)`);
+  if (abs)
+    throw new UsageError(
+      `--values ${abs}: a registered cluster's value files are read from its Git repository, relative to the chart folder (--path), not from this machine: commit the file and give its path relative to the chart (e.g. --values values-production.yaml)`,
+    );
   return values;
 }
 
 /** Builds the cluster registration from `cluster add` options; checks flag combinations. */
 export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
   if ([o.kubeconfig, o.server, o.eks].filter(Boolean).length > 1) throw new UsageError("--kubeconfig, --server and --eks cannot be combined: give one way to reach the cluster");
-  if (!o.kubeconfig && !o.server && !o.eks) throw new UsageError("give --kubeconfig <file> [--context <ctx>], --server <url> [--ca-file <file>] [--token-env <VAR>], or --eks <name> --region <region> [--role-arn <arn>]");
+  if (!o.kubeconfig && !o.server && !o.eks)
+    throw new UsageError("give --kubeconfig <file> [--context <ctx>], --server <url> [--ca-file <file>] [--token-env <VAR>], or --eks <name> --region <region> [--role-arn <arn>]");
   if (!o.eks && (o.region || o.roleArn)) throw new UsageError("--region and --role-arn need --eks");
   if (o.eks && !o.region) throw new UsageError("--eks needs --region");
   if (o.context && !o.kubeconfig) throw new UsageError("--context needs --kubeconfig");
@@ -139,21 +143,29 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
       branch: o.branch,
       ...(o.ref ? { ref: o.ref } : {}),
       ...(o.gitTokenEnv || o.gitTokenFile || o.gitTokenSecret
-        ? { credentials: { ...(o.gitTokenEnv ? { tokenEnv: o.gitTokenEnv } : {}), ...(o.gitTokenFile ? { tokenFile: resolve(o.gitTokenFile) } : {}), ...(o.gitTokenSecret ? { tokenSecretArn: o.gitTokenSecret } : {}) } }
+        ? {
+            credentials: {
+              ...(o.gitTokenEnv ? { tokenEnv: o.gitTokenEnv } : {}),
+              ...(o.gitTokenFile ? { tokenFile: resolve(o.gitTokenFile) } : {}),
+              ...(o.gitTokenSecret ? { tokenSecretArn: o.gitTokenSecret } : {}),
+            },
+          }
         : {}),
       ...(o.include ? { include: o.include } : {}),
       ...(o.exclude ? { exclude: o.exclude } : {}),
       path: o.path,
       ...(o.type ? { type: o.type as "directory" | "kustomize" | "helm" } : {}),
       recursive: o.recursive,
-      ...(o.values?.length || o.release || o.helmValues ? { helm: { valueFiles: o.values ?? [], ...(o.release ? { releaseName: o.release } : {}), ...(o.helmValues ? { values: o.helmValues } : {}) } } : {}),
+      ...(o.values?.length || o.release || o.helmValues
+        ? { helm: { valueFiles: o.values ?? [], ...(o.release ? { releaseName: o.release } : {}), ...(o.helmValues ? { values: o.helmValues } : {}) } }
+        : {}),
     },
     namespace: o.namespace,
     access: o.eks
       ? { type: "eks", clusterName: o.eks, region: o.region!, ...(o.roleArn ? { roleArn: o.roleArn } : {}) }
       : o.kubeconfig
-      ? { type: "kubeconfig", kubeconfig: resolve(o.kubeconfig), ...(o.context ? { context: o.context } : {}) }
-      : { type: "server", server: o.server!, ...(o.caFile ? { caFile: resolve(o.caFile) } : {}), ...(o.tokenEnv ? { tokenEnv: o.tokenEnv } : {}), insecureSkipTlsVerify: !!o.insecureSkipTlsVerify },
+        ? { type: "kubeconfig", kubeconfig: resolve(o.kubeconfig), ...(o.context ? { context: o.context } : {}) }
+        : { type: "server", server: o.server!, ...(o.caFile ? { caFile: resolve(o.caFile) } : {}), ...(o.tokenEnv ? { tokenEnv: o.tokenEnv } : {}), insecureSkipTlsVerify: !!o.insecureSkipTlsVerify },
     intervalSeconds,
     syncPolicy: o.sync,
     selfHeal: !!o.selfHeal,
@@ -242,7 +254,11 @@ function driftedCount(c: ClusterRecord): number | undefined {
  * Runs the CLI with `argv` (as in process.argv). Output goes to `out` / `err`.
  * @returns the exit code: 0 success, 1 drift found (`diff`), 2 invalid input or failure.
  */
-export async function main(argv: string[], out: (s: string) => void = (s) => void process.stdout.write(s + "\n"), err: (s: string) => void = (s) => void process.stderr.write(s + "\n")): Promise<number> {
+export async function main(
+  argv: string[],
+  out: (s: string) => void = (s) => void process.stdout.write(`${s}\n`),
+  err: (s: string) => void = (s) => void process.stderr.write(`${s}\n`),
+): Promise<number> {
   installToolLocator();
   let services: Services | undefined;
   const svc = () => (services ??= createServices());
@@ -288,7 +304,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .option("--ignore-differences <file>", "YAML list of ignore rules (Argo CD's ignoreDifferences: group, kind, name, namespace, jsonPointers, jqPathExpressions, managedFieldsManagers)")
     .action(async (name: string, o: AddOptions) => {
       const rec = await svc().clusters.add(specFromOptions(name, o));
-      out(`cluster ${rec.name} registered: ${rec.spec.source.repoUrl} ${rec.spec.source.branch}:${rec.spec.source.path || "/"} every ${formatDuration(rec.spec.intervalSeconds)}, sync ${syncSummary(rec.spec)}`);
+      out(
+        `cluster ${rec.name} registered: ${rec.spec.source.repoUrl} ${rec.spec.source.branch}:${rec.spec.source.path || "/"} every ${formatDuration(rec.spec.intervalSeconds)}, sync ${syncSummary(rec.spec)}`,
+      );
     });
   cluster
     .command("update <name>")
@@ -309,31 +327,53 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .option("--no-prune", "stop pruning")
     .option("--sync-option <Name=value...>", "set sync options (Replace, Force, CreateNamespace, ApplyOutOfSyncOnly, PruneLast =true|false; WaveTimeout=<duration>)")
     .option("--ignore-differences <file>", "replace the ignore rules with this YAML list")
-    .action(async (name: string, o: { repo?: string; branch?: string; ref?: string; path?: string; namespace?: string; type?: string; values?: string[]; release?: string; interval?: string; sync?: string; selfHeal?: boolean; prune?: boolean; syncOption?: string[]; ignoreDifferences?: string }) => {
-      const intervalSeconds = o.interval === undefined ? undefined : durationFlag("--interval", o.interval, MIN_INTERVAL_SECONDS);
-      registrationValues(o.values);
-      const rec = await svc().clusters.update(name, (spec) => {
-        const source: Record<string, unknown> = { ...spec.source };
-        if (o.repo !== undefined) source.repoUrl = o.repo;
-        if (o.branch !== undefined) source.branch = o.branch;
-        if (o.ref !== undefined) source.ref = o.ref || undefined;
-        if (o.path !== undefined) source.path = o.path;
-        if (o.type !== undefined) source.type = o.type === "auto" ? undefined : o.type;
-        if (o.values !== undefined || o.release !== undefined) source.helm = { ...spec.source.helm, ...(o.values ? { valueFiles: o.values } : {}), ...(o.release ? { releaseName: o.release } : {}) };
-        return {
-          ...spec,
-          source,
-          ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
-          ...(intervalSeconds !== undefined ? { intervalSeconds } : {}),
-          ...(o.sync !== undefined ? { syncPolicy: o.sync } : {}),
-          ...(o.selfHeal !== undefined ? { selfHeal: o.selfHeal } : {}),
-          ...(o.prune !== undefined ? { prune: o.prune } : {}),
-          ...(o.syncOption !== undefined ? { syncOptions: { ...spec.syncOptions, ...syncOptionsFlag(o.syncOption) } } : {}),
-          ...(o.ignoreDifferences !== undefined ? { ignoreDifferences: readIgnoreRules(o.ignoreDifferences) } : {}),
-        };
-      });
-      out(`cluster ${rec.name} updated: ${rec.spec.source.repoUrl} ${rec.spec.source.ref ?? rec.spec.source.branch}:${rec.spec.source.path || "/"} (${rec.spec.source.type ?? "detected"}), every ${formatDuration(rec.spec.intervalSeconds)}, sync ${syncSummary(rec.spec)}`);
-    });
+    .action(
+      async (
+        name: string,
+        o: {
+          repo?: string;
+          branch?: string;
+          ref?: string;
+          path?: string;
+          namespace?: string;
+          type?: string;
+          values?: string[];
+          release?: string;
+          interval?: string;
+          sync?: string;
+          selfHeal?: boolean;
+          prune?: boolean;
+          syncOption?: string[];
+          ignoreDifferences?: string;
+        },
+      ) => {
+        const intervalSeconds = o.interval === undefined ? undefined : durationFlag("--interval", o.interval, MIN_INTERVAL_SECONDS);
+        registrationValues(o.values);
+        const rec = await svc().clusters.update(name, (spec) => {
+          const source: Record<string, unknown> = { ...spec.source };
+          if (o.repo !== undefined) source.repoUrl = o.repo;
+          if (o.branch !== undefined) source.branch = o.branch;
+          if (o.ref !== undefined) source.ref = o.ref || undefined;
+          if (o.path !== undefined) source.path = o.path;
+          if (o.type !== undefined) source.type = o.type === "auto" ? undefined : o.type;
+          if (o.values !== undefined || o.release !== undefined) source.helm = { ...spec.source.helm, ...(o.values ? { valueFiles: o.values } : {}), ...(o.release ? { releaseName: o.release } : {}) };
+          return {
+            ...spec,
+            source,
+            ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+            ...(intervalSeconds !== undefined ? { intervalSeconds } : {}),
+            ...(o.sync !== undefined ? { syncPolicy: o.sync } : {}),
+            ...(o.selfHeal !== undefined ? { selfHeal: o.selfHeal } : {}),
+            ...(o.prune !== undefined ? { prune: o.prune } : {}),
+            ...(o.syncOption !== undefined ? { syncOptions: { ...spec.syncOptions, ...syncOptionsFlag(o.syncOption) } } : {}),
+            ...(o.ignoreDifferences !== undefined ? { ignoreDifferences: readIgnoreRules(o.ignoreDifferences) } : {}),
+          };
+        });
+        out(
+          `cluster ${rec.name} updated: ${rec.spec.source.repoUrl} ${rec.spec.source.ref ?? rec.spec.source.branch}:${rec.spec.source.path || "/"} (${rec.spec.source.type ?? "detected"}), every ${formatDuration(rec.spec.intervalSeconds)}, sync ${syncSummary(rec.spec)}`,
+        );
+      },
+    );
 
   cluster
     .command("list")
@@ -342,7 +382,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .action(async (o: { output: string }) => {
       const all = await svc().clusters.listAll();
       if (o.output === "json") return void out(JSON.stringify(all.map(describe), null, 2));
-      out(table(["NAME", "REPO", "BRANCH", "PATH", "INTERVAL", "SYNC POLICY"], all.map((c) => [c.name, c.spec.source.repoUrl, c.spec.source.branch, c.spec.source.path || "/", formatDuration(c.spec.intervalSeconds), syncSummary(c.spec)])));
+      out(
+        table(
+          ["NAME", "REPO", "BRANCH", "PATH", "INTERVAL", "SYNC POLICY"],
+          all.map((c) => [c.name, c.spec.source.repoUrl, c.spec.source.branch, c.spec.source.path || "/", formatDuration(c.spec.intervalSeconds), syncSummary(c.spec)]),
+        ),
+      );
     });
   cluster
     .command("get <name>")
@@ -366,7 +411,14 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
     .action(async (o: { output: string }) => {
       const all = await svc().clusters.listAll();
-      if (o.output === "json") return void out(JSON.stringify(all.map((c) => ({ name: c.name, ...c.status })), null, 2));
+      if (o.output === "json")
+        return void out(
+          JSON.stringify(
+            all.map((c) => ({ name: c.name, ...c.status })),
+            null,
+            2,
+          ),
+        );
       out(
         table(
           ["NAME", "SYNC", "HEALTH", "REVISION", "RESOURCES", "DRIFTED", "MODIFIED", "MISSING", "EXTRA", "LAST RECONCILE", "MESSAGE"],
@@ -402,7 +454,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
       out(
         table(
           ["TIME", "RESOURCE", "FROM", "TO", "REVISION", "PATHS"],
-          events.map((e) => [time(e.at), `${e.kind}/${e.namespace ? e.namespace + "/" : ""}${e.name}`, e.from, e.to, e.revision.slice(0, 12), e.paths.join(", ")]),
+          events.map((e) => [time(e.at), `${e.kind}/${e.namespace ? `${e.namespace}/` : ""}${e.name}`, e.from, e.to, e.revision.slice(0, 12), e.paths.join(", ")]),
         ),
       );
     });
@@ -425,8 +477,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
       }
       const op = await syncNow(svc(), o.cluster, (line) => err(line));
       if (!op) return void out(`${o.cluster} is in sync with Git: nothing to sync`);
-      out(`${op.phase}: ${op.id} ${op.revision.slice(0, 12)} ${RESULT_STATUSES.filter((r) => op.counts[r]).map((r) => `${op.counts[r]} ${r}`).join(", ")}${op.message ? ` — ${op.message}` : ""}`);
-      return op.phase === "Succeeded" ? undefined : void (process.exitCode = 1);
+      out(
+        `${op.phase}: ${op.id} ${op.revision.slice(0, 12)} ${RESULT_STATUSES.filter((r) => op.counts[r])
+          .map((r) => `${op.counts[r]} ${r}`)
+          .join(", ")}${op.message ? ` — ${op.message}` : ""}`,
+      );
+      if (op.phase !== "Succeeded") process.exitCode = 1;
     });
   syncOps
     .command("history")
@@ -454,7 +510,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
             op.phase,
             time(op.startedAt),
             op.finishedAt ? formatDuration(seconds(op.startedAt, op.finishedAt)) : `running ${formatDuration(seconds(op.startedAt))}`,
-            RESULT_STATUSES.filter((r) => op.counts[r]).map((r) => `${op.counts[r]} ${r}`).join(", "),
+            RESULT_STATUSES.filter((r) => op.counts[r])
+              .map((r) => `${op.counts[r]} ${r}`)
+              .join(", "),
             op.message?.replace(/\s+/g, " ").slice(0, 100),
           ]),
         ),
@@ -491,7 +549,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
     .action(async (dir: string, o: LocalRenderOptions) => {
       const r = await renderLocal(dir, o);
       for (const w of [...r.readWarnings, ...r.warnings]) err(`warning: ${w}`);
-      out(r.objects.map((d) => stringifyYaml(d.object)).join("---\n").trimEnd());
+      out(
+        r.objects
+          .map((d) => stringifyYaml(d.object))
+          .join("---\n")
+          .trimEnd(),
+      );
     });
 
   let exitCode = 0;
@@ -521,9 +584,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => voi
       const drifted = r.drift.filter((d) => d.state !== "Synced");
       exitCode = drifted.length > 0 ? 1 : 0;
       if (o.output === "json") {
-        return void out(JSON.stringify({ revision: r.revision, inSync: drifted.length === 0, resources: (o.all ? r.drift : drifted) }, null, 2));
+        return void out(JSON.stringify({ revision: r.revision, inSync: drifted.length === 0, resources: o.all ? r.drift : drifted }, null, 2));
       }
-      for (const d of o.all ? r.drift : drifted) out(resourceReport(d, r.desired.get(d.key), r.live.get(d.key), r.schemas) + "\n");
+      for (const d of o.all ? r.drift : drifted) out(`${resourceReport(d, r.desired.get(d.key), r.live.get(d.key), r.schemas)}\n`);
       const n = (s: string) => r.drift.filter((d) => d.state === s).length;
       out(`${r.drift.length} resources: ${n("Synced")} Synced, ${n("Modified")} Modified, ${n("Missing")} Missing, ${n("Extra")} Extra${r.revision ? ` at ${r.revision.slice(0, 12)}` : ""}`);
     });

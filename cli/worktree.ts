@@ -36,7 +36,11 @@ export function repositoryRoot(dir: string): string {
 /** Paths (relative to `root`, `/`-separated) of the files Git would commit under `under`; undefined when `root` is no Git work tree or git is missing. */
 function gitListing(root: string, under: string): string[] | undefined {
   try {
-    const out = execFileSync("git", ["-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", under || "."], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 256 * 1024 * 1024 });
+    const out = execFileSync("git", ["-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", under || "."], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      maxBuffer: 256 * 1024 * 1024,
+    });
     return [...new Set(out.split("\0").filter(Boolean))];
   } catch {
     return undefined;

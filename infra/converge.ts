@@ -60,7 +60,11 @@ export class Converge extends Construct {
     const ack = (scope: Construct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
     const iam5 = (scope: Construct, resource: string, reason: string) => ack(scope, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
     for (const fn of [this.webhook, this.tick, this.reconcile, this.api]) {
-      ack(fn, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]", "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs");
+      ack(
+        fn,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs",
+      );
       ack(fn, "AwsSolutions-L1", "The runtime is pinned to nodejs22.x, the version the code, the kubectl layer and the tests are validated on (design brief)");
       iam5(fn, "*", "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) accept no narrower resource");
       for (const t of [this.tables.tables.clusters, this.tables.tables.events, this.tables.tables.snapshots, this.tables.tables.deliveries]) {
@@ -69,10 +73,13 @@ export class Converge extends Construct {
     }
     iam5(this.reconcile, "arn:<AWS::Partition>:eks:*:<AWS::AccountId>:cluster/*", "EKS clusters are registered at run time (converge cluster add --eks); DescribeCluster only reads endpoint and CA");
     iam5(this.reconcile, "arn:<AWS::Partition>:iam::*:role/converge-*", "Cross-account EKS roles are registered at run time (--role-arn); only roles named converge-* whose trust policy allows it");
-    iam5(this.reconcile, "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:converge/*", "Git tokens of private repositories are registered at run time (--git-token-secret), only secrets named converge/*");
+    iam5(
+      this.reconcile,
+      "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:converge/*",
+      "Git tokens of private repositories are registered at run time (--git-token-secret), only secrets named converge/*",
+    );
     // the scheduler's invoke role is a stack-level singleton of aws-scheduler-targets
     iam5(stack, `<${logicalId(this.tick.fn)}.Arn>:*`, "EventBridge Scheduler's role may invoke the tick function's versions (the LambdaInvoke target's default)");
     ack(this.webhook, "AwsSolutions-SMG4", "The webhook secret is shared with GitHub's hook configuration; rotating it is a coordinated manual step (README: Deployment)");
   }
-
 }

@@ -55,12 +55,10 @@ export function gitToken(c: { tokenEnv?: string; tokenFile?: string; tokenSecret
   const arn = c.tokenSecretArn!;
   let p = tokens.get(arn);
   if (!p) {
-    p = new SecretsManagerClient({ region })
-      .send(new GetSecretValueCommand({ SecretId: arn }))
-      .then((out) => {
-        if (!out.SecretString) throw new Error(`secret ${arn} has no string value`);
-        return out.SecretString;
-      });
+    p = new SecretsManagerClient({ region }).send(new GetSecretValueCommand({ SecretId: arn })).then((out) => {
+      if (!out.SecretString) throw new Error(`secret ${arn} has no string value`);
+      return out.SecretString;
+    });
     p.catch(() => tokens.delete(arn));
     tokens.set(arn, p);
   }

@@ -41,7 +41,8 @@ async function record(r: SQSRecord): Promise<void> {
 /** SQS batch handler returning `batchItemFailures` (every failure per message, also when all fail). */
 export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
   const failed = await processFifoBatch(event.Records, record, {
-    onError: (r, err) => logger.error("reconcile failed; retried with the rest of its cluster's messages", { messageId: r.messageId, group: r.attributes.MessageGroupId, error: (err as Error).message }),
+    onError: (r, err) =>
+      logger.error("reconcile failed; retried with the rest of its cluster's messages", { messageId: r.messageId, group: r.attributes.MessageGroupId, error: (err as Error).message }),
   });
   return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
 });

@@ -57,7 +57,14 @@ export class ConvergeAlarms extends Construct {
       return alarm;
     };
     const simple = (name: string, metric: IMetric, threshold: number, description: string) => {
-      const alarm = new Alarm(this, name, { metric, threshold, evaluationPeriods: 1, comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: TreatMissingData.NOT_BREACHING, alarmDescription: description });
+      const alarm = new Alarm(this, name, {
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
       alarm.addAlarmAction(action);
       return alarm;
     };
@@ -67,8 +74,18 @@ export class ConvergeAlarms extends Construct {
       failing: insights("ReconcileFailing", perClusterQuery("SUM", METRIC.errors), props.failingPeriods ?? 3, 1, "A cluster's reconciles fail (Error or Unknown) period after period"),
       stale: insights("ClusterStale", perClusterQuery("MAX", METRIC.staleIntervals), 1, props.staleIntervals ?? 3, "A cluster has had no successful reconcile for 3 of its intervals"),
       dlq: simple("DeadLetters", props.dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }), 1, "Reconcile tasks reached the dead-letter queue"),
-      webhook4xx: simple("WebhookRejections", props.webhook.metric("Url4xxCount", { statistic: "Sum", period: Duration.minutes(5) }), props.webhook4xxBurst ?? 20, "A burst of rejected webhook deliveries (bad signatures, bad payloads)"),
-      webhook5xx: simple("WebhookFailures", props.webhook.metric("Url5xxCount", { statistic: "Sum", period: Duration.minutes(5) }), 1, "The webhook function failed (deliveries will be retried by GitHub)"),
+      webhook4xx: simple(
+        "WebhookRejections",
+        props.webhook.metric("Url4xxCount", { statistic: "Sum", period: Duration.minutes(5) }),
+        props.webhook4xxBurst ?? 20,
+        "A burst of rejected webhook deliveries (bad signatures, bad payloads)",
+      ),
+      webhook5xx: simple(
+        "WebhookFailures",
+        props.webhook.metric("Url5xxCount", { statistic: "Sum", period: Duration.minutes(5) }),
+        1,
+        "The webhook function failed (deliveries will be retried by GitHub)",
+      ),
     };
   }
 }

@@ -30,7 +30,16 @@ export class QueryApi extends Construct {
     const logs = new LogGroup(this, "AccessLogs", { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     (this.api.defaultStage!.node.defaultChild as CfnStage).accessLogSettings = {
       destinationArn: logs.logGroupArn,
-      format: JSON.stringify({ requestId: "$context.requestId", caller: "$context.identity.caller", userArn: "$context.identity.userArn", route: "$context.routeKey", path: "$context.path", status: "$context.status", ip: "$context.identity.sourceIp", time: "$context.requestTime" }),
+      format: JSON.stringify({
+        requestId: "$context.requestId",
+        caller: "$context.identity.caller",
+        userArn: "$context.identity.userArn",
+        route: "$context.routeKey",
+        path: "$context.path",
+        status: "$context.status",
+        ip: "$context.identity.sourceIp",
+        time: "$context.requestTime",
+      }),
     };
   }
 }

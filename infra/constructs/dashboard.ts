@@ -24,6 +24,9 @@ export class ConvergeDashboard extends Construct {
     this.dashboard.addWidgets(new AlarmStatusWidget({ title: "Alarms", alarms: props.alarms, width: 24 }));
     this.dashboard.addWidgets(graph("Clusters out of sync (1 = OutOfSync)", perClusterQuery("MAX", METRIC.outOfSync)), graph("Drifted resources per cluster", perClusterQuery("MAX", METRIC.drifted)));
     this.dashboard.addWidgets(graph("Health (0 Healthy .. 4 Degraded, 5 Unknown)", perClusterQuery("MAX", METRIC.health)), graph("Reconcile errors", perClusterQuery("SUM", METRIC.errors)));
-    this.dashboard.addWidgets(graph("Reconcile duration (ms)", perClusterQuery("MAX", METRIC.duration)), graph("Intervals since the last successful reconcile", perClusterQuery("MAX", METRIC.staleIntervals)));
+    this.dashboard.addWidgets(
+      graph("Reconcile duration (ms)", perClusterQuery("MAX", METRIC.duration)),
+      graph("Intervals since the last successful reconcile", perClusterQuery("MAX", METRIC.staleIntervals)),
+    );
   }
 }

@@ -34,7 +34,13 @@ export class ConvergeTables extends Construct {
       for (const i of spec.indexes) table.addGlobalSecondaryIndex({ indexName: i.name, partitionKey: attr(i.partitionKey), ...(i.sortKey ? { sortKey: attr(i.sortKey) } : {}) });
       return table;
     };
-    this.tables = { clusters: make("clusters", "Clusters"), snapshots: make("snapshots", "Snapshots"), events: make("events", "DriftEvents"), deliveries: make("deliveries", "Deliveries"), operations: make("operations", "Operations") };
+    this.tables = {
+      clusters: make("clusters", "Clusters"),
+      snapshots: make("snapshots", "Snapshots"),
+      events: make("events", "DriftEvents"),
+      deliveries: make("deliveries", "Deliveries"),
+      operations: make("operations", "Operations"),
+    };
   }
 
   /** The environment variables naming the tables (see shared/config.ts). */

@@ -54,7 +54,7 @@ export async function handleQuery(req: QueryRequest, deps: { clusters: ClusterSt
     if (parts.length === 1 && parts[0] === "clusters") {
       const limit = Number(req.query.limit ?? 100);
       if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new BadRequest("limit must be an integer from 1 to 500");
-      let page;
+      let page: Awaited<ReturnType<typeof deps.clusters.list>>;
       try {
         page = await deps.clusters.list({ limit, cursor: req.query.cursor });
       } catch (err) {

@@ -25,7 +25,12 @@ export function parseDuration(text: string): number {
 export function formatDuration(seconds: number): string {
   const parts: string[] = [];
   let rest = seconds;
-  for (const [unit, size] of [["d", 86400], ["h", 3600], ["m", 60], ["s", 1]] as const) {
+  for (const [unit, size] of [
+    ["d", 86400],
+    ["h", 3600],
+    ["m", 60],
+    ["s", 1],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;
@@ -46,9 +51,15 @@ export const SourceSchema = z.object({
       return false;
     }
   }, "invalid repository URL (expected https://host/org/repo(.git), ssh://... or git@host:org/repo)"),
-  branch: z.string().min(1).regex(/^[^\s~^:?*[\\]+$/, "invalid branch name"),
+  branch: z
+    .string()
+    .min(1)
+    .regex(/^[^\s~^:?*[\\]+$/, "invalid branch name"),
   /** A tag or a full commit SHA to reconcile instead of the branch head (pushes to the branch then leave the cluster alone). */
-  ref: z.string().regex(/^([0-9a-f]{40}|[^\s~^:?*[\\]+)$/, "invalid ref: a tag name or a 40-character commit SHA").optional(),
+  ref: z
+    .string()
+    .regex(/^([0-9a-f]{40}|[^\s~^:?*[\\]+)$/, "invalid ref: a tag name or a 40-character commit SHA")
+    .optional(),
   /**
    * HTTPS credentials of a private repository: the NAME of an environment variable or the ARN of
    * a Secrets Manager secret holding a token (used as the password). The token is never stored.
@@ -56,9 +67,15 @@ export const SourceSchema = z.object({
   credentials: z
     .object({
       username: z.string().default("x-access-token"),
-      tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "tokenEnv must be an environment variable name").optional(),
+      tokenEnv: z
+        .string()
+        .regex(/^[A-Z_][A-Z0-9_]*$/, "tokenEnv must be an environment variable name")
+        .optional(),
       tokenFile: z.string().min(1).optional(),
-      tokenSecretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, "invalid Secrets Manager ARN").optional(),
+      tokenSecretArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:secretsmanager:/, "invalid Secrets Manager ARN")
+        .optional(),
     })
     .refine((c) => [c.tokenEnv, c.tokenFile, c.tokenSecretArn].filter(Boolean).length === 1, "give exactly one of tokenEnv, tokenFile and tokenSecretArn")
     .optional(),
@@ -77,7 +94,11 @@ export const SourceSchema = z.object({
   /** Helm: release name (default: the last path segment), value files inside the chart folder, inline values (YAML). */
   helm: z
     .object({
-      releaseName: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "invalid Helm release name").max(53).optional(),
+      releaseName: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "invalid Helm release name")
+        .max(53)
+        .optional(),
       valueFiles: z.array(z.string().refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), "value files must stay inside the chart")).default([]),
       values: z.string().optional(),
     })
@@ -96,16 +117,25 @@ export const AccessSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("kubeconfig"), kubeconfig: z.string().min(1), context: z.string().min(1).optional() }),
   z.object({
     type: z.literal("server"),
-    server: z.string().url().refine((u) => u.startsWith("https://") || u.startsWith("http://"), "server must be an http(s) URL"),
+    server: z
+      .string()
+      .url()
+      .refine((u) => u.startsWith("https://") || u.startsWith("http://"), "server must be an http(s) URL"),
     caFile: z.string().min(1).optional(),
-    tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "tokenEnv must be an environment variable name").optional(),
+    tokenEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, "tokenEnv must be an environment variable name")
+      .optional(),
     insecureSkipTlsVerify: z.boolean().default(false),
   }),
   z.object({
     type: z.literal("eks"),
     clusterName: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/, "EKS cluster names are 1-100 letters, digits, '-' and '_'"),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "invalid AWS region"),
-    roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "invalid IAM role ARN").optional(),
+    roleArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "invalid IAM role ARN")
+      .optional(),
   }),
 ]);
 

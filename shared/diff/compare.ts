@@ -148,8 +148,14 @@ class Comparison {
       if (live !== undefined && live !== null) this.change(segments, null, live);
       return;
     }
-    if (isMap(desired)) return this.compareMap(desired, live, segments, type);
-    if (Array.isArray(desired)) return this.compareList(desired, live, segments, type);
+    if (isMap(desired)) {
+      this.compareMap(desired, live, segments, type);
+      return;
+    }
+    if (Array.isArray(desired)) {
+      this.compareList(desired, live, segments, type);
+      return;
+    }
     if (desired === live) return;
     if ((live === undefined || live === null) && isZeroValue(desired)) return;
     if (live !== undefined && live !== null && isQuantityField(this.kind, segments) && quantitiesEqual(desired, live)) return;
@@ -188,7 +194,7 @@ class Comparison {
     } else if (desired.length !== live.length) {
       this.change(segments, desired, live);
     } else {
-      desired.forEach((d, i) => this.compare(d, live[i], [...segments, i], itemType));
+      for (const [i, d] of desired.entries()) this.compare(d, live[i], [...segments, i], itemType);
     }
   }
 }

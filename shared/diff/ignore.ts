@@ -38,14 +38,18 @@ export const DEFAULT_CONTROLLER_MANAGERS = ["kube-controller-manager"];
 
 function matches(rule: IgnoreRule, d: ResourceDrift): boolean {
   const group = d.apiVersion.includes("/") ? d.apiVersion.slice(0, d.apiVersion.indexOf("/")) : "";
-  return (rule.group === undefined || rule.group === group) && (rule.kind === undefined || rule.kind === "*" || rule.kind === d.kind) && (rule.name === undefined || rule.name === d.name) && (rule.namespace === undefined || rule.namespace === (d.namespace ?? ""));
+  return (
+    (rule.group === undefined || rule.group === group) &&
+    (rule.kind === undefined || rule.kind === "*" || rule.kind === d.kind) &&
+    (rule.name === undefined || rule.name === d.name) &&
+    (rule.namespace === undefined || rule.namespace === (d.namespace ?? ""))
+  );
 }
 
 /** `path` is `prefix` or lies under it. */
 function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`);
 }
-
 
 /**
  * The field path a JSON pointer addresses in `obj` (a list index becomes the item's key in a

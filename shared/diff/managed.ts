@@ -13,7 +13,6 @@ import { appendKey, itemKey, keySegment, memberSegment } from "./compare.js";
 type Json = unknown;
 const isMap = (v: Json): v is Record<string, Json> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-
 /** Leaf paths (in the comparison's path syntax) of a FieldsV1 set. */
 export function fieldsV1Paths(fields: Json, path = ""): string[] {
   if (!isMap(fields)) return [];
@@ -68,7 +67,7 @@ export function removedOwnedFields(desired: KubeObject, live: KubeObject, manage
   const reported = new Set<string>();
   const out: FieldChange[] = [];
   for (const leaf of entries.flatMap((e) => fieldsV1Paths(e.fieldsV1))) {
-    if (leaf.startsWith("status") || leaf.startsWith("metadata.annotations") && leaf.includes("converge.dev")) continue;
+    if (leaf.startsWith("status") || (leaf.startsWith("metadata.annotations") && leaf.includes("converge.dev"))) continue;
     if (want.has(leaf)) continue;
     // the shortest prefix of `leaf` that Git no longer has
     const parts = leaf.match(/(\[[^\]]*\]|[^.[\]]+)/g) ?? [];

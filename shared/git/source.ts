@@ -79,7 +79,7 @@ export class GitSource {
   }
 
   private gitdir(url: string): string {
-    return join(this.workDir, "git", createHash("sha256").update(normalizeRepoUrl(url)).digest("hex").slice(0, 24) + ".git");
+    return join(this.workDir, "git", `${createHash("sha256").update(normalizeRepoUrl(url)).digest("hex").slice(0, 24)}.git`);
   }
 
   private onAuth(auth?: GitAuth) {
@@ -190,7 +190,7 @@ export class GitSource {
     const warnings: string[] = [];
     const cache = {};
     const walk = async (dir: string): Promise<void> => {
-      let tree;
+      let tree: Awaited<ReturnType<typeof git.readTree>>;
       try {
         tree = await git.readTree({ fs, gitdir, oid: revision, filepath: dir, cache });
       } catch {
@@ -207,8 +207,7 @@ export class GitSource {
           const resolved = posix.normalize(posix.join(posix.dirname(p), target));
           if ((target.startsWith("/") || resolved === ".." || resolved.startsWith("../")) && strict(p)) throw new SourceError(`${p}: symbolic link to ${target} leaves the repository`, p);
           warnings.push(`${p}: symbolic link to ${target} skipped`);
-        }
-        else {
+        } else {
           const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
           if (blob.byteLength > MAX_FILE_BYTES) {
             if (strict(p)) throw new SourceError(`${p}: file of ${blob.byteLength} bytes exceeds the ${MAX_FILE_BYTES}-byte limit`, p);

@@ -34,7 +34,10 @@ export function normalizeRepoUrl(url: string): string {
   } else {
     throw new Error(`invalid repository URL: ${url} (expected https://host/org/repo or git@host:org/repo)`);
   }
-  path = path.replace(/\/+$/, "").replace(/\.git$/i, "").replace(/^\/+/, "");
+  path = path
+    .replace(/\/+$/, "")
+    .replace(/\.git$/i, "")
+    .replace(/^\/+/, "");
   if (!host || !path) throw new Error(`invalid repository URL: ${url} (no host or path)`);
   return `${host}/${path}`.toLowerCase();
 }

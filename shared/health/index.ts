@@ -88,7 +88,7 @@ function pod(o: KubeObject): Health {
     if (reason && BAD_WAITING.has(reason)) return { status: "Degraded", message: (get(s, "state", "waiting", "message") as string | undefined) ?? reason };
   }
   if (phase === "Pending") return { status: "Progressing", message: (get(o, "status", "message") as string | undefined) ?? "Pod is pending" };
-  if (phase === "Succeeded") return { status: "Healthy", message: (get(o, "status", "message") as string | undefined) };
+  if (phase === "Succeeded") return { status: "Healthy", message: get(o, "status", "message") as string | undefined };
   if (phase === "Failed") return { status: "Degraded", message: (get(o, "status", "message") as string | undefined) ?? "Pod failed" };
   if (phase === "Running") {
     if (get(o, "spec", "restartPolicy") !== "Always" && get(o, "spec", "restartPolicy") !== undefined) return { status: "Progressing", message: "Pod is running" };

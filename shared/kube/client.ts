@@ -102,23 +102,27 @@ export class KubeClient {
     this.requests++;
     const transport = isHttps ? https : http;
     return new Promise<T>((resolve, reject) => {
-      const req = transport.request(url, { method, headers, agent: this.agent, ca: reqOpts.ca, cert: reqOpts.cert, key: reqOpts.key, rejectUnauthorized: reqOpts.rejectUnauthorized, timeout: this.timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", (e) => reject(new ClusterUnreachableError(`${method} ${url.pathname}: ${e.message}`)));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          const code = res.statusCode ?? 0;
-          if (code >= 200 && code < 300) resolve(json as T);
-          else reject(new KubeApiError(code, method, url.pathname, json as { message?: string }));
-        });
-      });
+      const req = transport.request(
+        url,
+        { method, headers, agent: this.agent, ca: reqOpts.ca, cert: reqOpts.cert, key: reqOpts.key, rejectUnauthorized: reqOpts.rejectUnauthorized, timeout: this.timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("error", (e) => reject(new ClusterUnreachableError(`${method} ${url.pathname}: ${e.message}`)));
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            let json: unknown;
+            try {
+              json = text ? JSON.parse(text) : undefined;
+            } catch {
+              json = undefined;
+            }
+            const code = res.statusCode ?? 0;
+            if (code >= 200 && code < 300) resolve(json as T);
+            else reject(new KubeApiError(code, method, url.pathname, json as { message?: string }));
+          });
+        },
+      );
       req.on("timeout", () => req.destroy(new Error(`timed out after ${this.timeoutMs} ms`)));
       req.on("error", (e) => reject(new ClusterUnreachableError(`cannot reach ${this.server.origin}: ${e.message}`)));
       if (payload !== undefined) req.write(payload);

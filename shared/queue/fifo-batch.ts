@@ -24,7 +24,11 @@ export interface FifoRecord {
  * @returns the message ids that failed or were not processed (SQS `batchItemFailures`), in
  *   the order of `records`. Never throws: `handle`'s errors are reported through `onError`.
  */
-export async function processFifoBatch<R extends FifoRecord>(records: readonly R[], handle: (r: R) => Promise<void>, opts: { concurrency?: number; onError?: (r: R, err: unknown) => void } = {}): Promise<string[]> {
+export async function processFifoBatch<R extends FifoRecord>(
+  records: readonly R[],
+  handle: (r: R) => Promise<void>,
+  opts: { concurrency?: number; onError?: (r: R, err: unknown) => void } = {},
+): Promise<string[]> {
   const groups = new Map<string, R[]>();
   for (const r of records) {
     const g = r.attributes.MessageGroupId ?? r.messageId;

@@ -17,7 +17,10 @@ export const ReconcileReason = z.enum(["push", "tick", "manual"]);
 export const ReconcileTaskSchema = z.object({
   cluster: z.string().min(1),
   /** Commit SHA to reconcile to (push); absent: the branch head at reconcile time (tick). */
-  revision: z.string().regex(/^[0-9a-f]{40}$/).optional(),
+  revision: z
+    .string()
+    .regex(/^[0-9a-f]{40}$/)
+    .optional(),
   reason: ReconcileReason,
   /** X-GitHub-Delivery of the push that caused it. */
   deliveryId: z.string().optional(),

@@ -40,7 +40,11 @@ export async function diffCluster(deps: Pick<ReconcileDeps, "clusters" | "git" |
   const rendered = await renderRevision(deps, rec.spec, rev);
   const api = await deps.connect(rec.spec.access);
   try {
-    const objects = await placeInNamespaces(api, rendered.objects.map((d) => d.object), rec.spec.namespace);
+    const objects = await placeInNamespaces(
+      api,
+      rendered.objects.map((d) => d.object),
+      rec.spec.namespace,
+    );
     const schemas = await schemasOf(api, objects);
     const { drift, live, stats } = await inspect(api, objects, scopesOf(objects), { owner: rec.name, ignore: rec.spec.ignoreDifferences, schemas });
     const liveByKey = new Map(live.map((o) => [resourceKey(o), o]));

@@ -80,7 +80,12 @@ export interface InspectStats {
  * @param opts.schemas list semantics of the kinds in play (see `schemasOf`).
  * @throws ClusterUnreachableError / KubeApiError from the LISTs.
  */
-export async function inspect(api: ResourceApi, desired: KubeObject[], scopes: Scope[], opts: { owner: string; confirm?: boolean; ignore?: IgnoreRule[]; schemas: Schemas }): Promise<{ drift: ResourceDrift[]; live: KubeObject[]; stats: InspectStats }> {
+export async function inspect(
+  api: ResourceApi,
+  desired: KubeObject[],
+  scopes: Scope[],
+  opts: { owner: string; confirm?: boolean; ignore?: IgnoreRule[]; schemas: Schemas },
+): Promise<{ drift: ResourceDrift[]; live: KubeObject[]; stats: InspectStats }> {
   const live = await readLive(api, scopes);
   const isOwned = (o: KubeObject) => (o.metadata.annotations?.[TRACKING_ANNOTATION] ?? "").startsWith(`${opts.owner}:`);
   const { schemas } = opts;

@@ -18,14 +18,14 @@
 import { RenderError } from "../render/directory.js";
 import { renderSource, detectTypeFromNames, type SourceType } from "../render/source.js";
 import { redactSecret } from "../diff/index.js";
-import { inspect, placeInNamespaces, schemasOf, scopesOf, TRACKING_ANNOTATION } from "./inspect.js";
+import { inspect, placeInNamespaces, schemasOf, scopesOf, } from "./inspect.js";
 import { splitHooks } from "../sync/annotations.js";
 import { syncStage } from "./sync-stage.js";
 import type { OperationStore, OperationTrigger } from "../store/operations.js";
-import { resourceKey, type DesiredObject, type KubeObject, type ResourceDrift, type SourceLocation } from "../model.js";
+import { resourceKey, type DesiredObject, type ResourceDrift, type SourceLocation } from "../model.js";
 import { SourceError, type GitAuth, type GitSource } from "../git/source.js";
 import { ClusterUnreachableError, KubeApiError } from "../kube/client.js";
-import { FIELD_MANAGER, type ResourceApi } from "../kube/resources.js";
+import type { ResourceApi } from "../kube/resources.js";
 import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
 import { observedDigest, snapshotKey, type DesiredSnapshot, type ObservedState, type SnapshotStore } from "../store/snapshots.js";
 import type { DriftEvent, EventStore } from "../store/events.js";
@@ -34,7 +34,6 @@ import type { ClusterAccess } from "../cluster/spec.js";
 import type { ReconcileTask } from "../queue/tasks.js";
 import { publishReconcileMetrics } from "../metrics/emf.js";
 import { HEALTH_ORDER, resourceHealth, worstHealth, type HealthStatus } from "../health/index.js";
-
 
 /** Minimal structured logger: a message and one object of fields (Powertools Logger satisfies it). */
 export interface Log {
@@ -154,7 +153,13 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     if (err instanceof SourceError) return failed("Error", err.message, revision, err.file !== undefined ? { file: err.file, line: 0 } : undefined);
     throw err;
   }
-  const options = { type, recursive: spec.source.recursive, include: spec.source.include ?? null, exclude: spec.source.exclude ?? null, helm: type === "helm" ? { ...spec.source.helm, namespace: spec.namespace } : null };
+  const options = {
+    type,
+    recursive: spec.source.recursive,
+    include: spec.source.include ?? null,
+    exclude: spec.source.exclude ?? null,
+    helm: type === "helm" ? { ...spec.source.helm, namespace: spec.namespace } : null,
+  };
   const key = snapshotKey({ repoUrl: spec.source.repoUrl, revision, path: spec.source.path, options });
   // a cluster that may sync renders from Git: stored snapshots hold Secret digests, not values
   const mustApply = spec.syncPolicy === "apply" && (rec.status.appliedRevision !== revision || spec.selfHeal || rec.status.operation !== undefined);
@@ -213,10 +218,23 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     return failed("Unknown", `cannot open the cluster API: ${(err as Error).message}`, revision);
   }
   try {
-    let objects = await placeInNamespaces(api, desired.map((d) => d.object), spec.namespace);
+    let objects = await placeInNamespaces(
+      api,
+      desired.map((d) => d.object),
+      spec.namespace,
+    );
     // desired objects read back from a snapshot carry Secret digests, which compare as such
     const previous = rec.status.snapshotKey && rec.status.snapshotKey !== key ? await deps.snapshots.getDesired(rec.status.snapshotKey) : undefined;
-    const scopes = scopesOf([...objects, ...(previous ? await placeInNamespaces(api, previous.objects.map((d) => d.object), spec.namespace) : [])]);
+    const scopes = scopesOf([
+      ...objects,
+      ...(previous
+        ? await placeInNamespaces(
+            api,
+            previous.objects.map((d) => d.object),
+            spec.namespace,
+          )
+        : []),
+    ]);
     const compare = { owner: rec.name, ignore: rec.spec.ignoreDifferences, schemas: await schemasOf(api, objects, deps.snapshots) };
     let { drift, live } = await inspect(api, objects, scopes, compare);
 
@@ -225,14 +243,22 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
       rec,
       revision,
       resources: objects,
-      hooks: await placeInNamespaces(api, hooks.map((d) => d.object), spec.namespace),
+      hooks: await placeInNamespaces(
+        api,
+        hooks.map((d) => d.object),
+        spec.namespace,
+      ),
       drift,
       live,
       trigger: triggerOf(task, spec, revision),
     });
     if (synced.synced) {
       // a CRD applied just now serves its kinds: place and type its custom resources again
-      objects = await placeInNamespaces(api, desired.map((d) => d.object), spec.namespace);
+      objects = await placeInNamespaces(
+        api,
+        desired.map((d) => d.object),
+        spec.namespace,
+      );
       compare.schemas = await schemasOf(api, objects, deps.snapshots);
       const rescoped = [...new Map([...scopes, ...scopesOf(objects)].map((sc) => [`${sc.apiVersion}|${sc.kind}|${sc.namespace ?? ""}`, sc])).values()];
       ({ drift, live } = await inspect(api, objects, rescoped, compare));
@@ -301,7 +327,11 @@ export async function renderRevision(deps: Pick<ReconcileDeps, "git">, spec: Clu
   const { source } = spec;
   const type = detected ?? detectTypeFromNames(await deps.git.listNames(source.repoUrl, revision, source.path), source.type);
   const all = type === "kustomize" ? await deps.git.readFiles(source.repoUrl, revision, "", { strictUnder: source.path }) : await deps.git.readFiles(source.repoUrl, revision, source.path);
-  const rendered = await renderSource(all.files, { path: source.path, type, recursive: source.recursive, include: source.include, exclude: source.exclude, helm: source.helm }, { namespace: spec.namespace });
+  const rendered = await renderSource(
+    all.files,
+    { path: source.path, type, recursive: source.recursive, include: source.include, exclude: source.exclude, helm: source.helm },
+    { namespace: spec.namespace },
+  );
   const { resources, hooks } = splitHooks(rendered.objects);
   return { ...rendered, objects: resources, hooks, readWarnings: all.warnings };
 }

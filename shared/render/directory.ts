@@ -72,7 +72,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** The directory path normalized: `''`, `.`, `./` → `` (root); `./a/b/` → `a/b`; `a/../..` → `..`. */
 function normalizeDir(path: string): string {
-  const p = posix.normalize(path || ".").replace(/^\.\/|\/+$/g, "").replace(/^\/+/, "");
+  const p = posix
+    .normalize(path || ".")
+    .replace(/^\.\/|\/+$/g, "")
+    .replace(/^\/+/, "");
   return p === "." ? "" : p;
 }
 
@@ -88,11 +91,9 @@ function notAnObject(item: unknown): string | undefined {
   const o = item as Record<string, unknown>;
   const meta = o.metadata;
   const named = isObject(meta) && ((typeof meta.name === "string" && meta.name !== "") || isGeneratedHook(meta));
-  const missing = [
-    typeof o.apiVersion === "string" && o.apiVersion ? undefined : "apiVersion",
-    typeof o.kind === "string" && o.kind ? undefined : "kind",
-    named ? undefined : "metadata.name",
-  ].filter((m) => m !== undefined);
+  const missing = [typeof o.apiVersion === "string" && o.apiVersion ? undefined : "apiVersion", typeof o.kind === "string" && o.kind ? undefined : "kind", named ? undefined : "metadata.name"].filter(
+    (m) => m !== undefined,
+  );
   return missing.length > 0 ? `not a Kubernetes object (no ${missing.join(", ")})` : undefined;
 }
 

@@ -75,7 +75,10 @@ export function detectTypeFromNames(names: Iterable<string>, declared?: SourceTy
 /** The source type of `path` among `files` (Argo CD's detection), unless `declared`. */
 export function detectType(files: SourceFile[], path: string, declared?: SourceType): SourceType {
   const prefix = path ? `${path}/` : "";
-  return detectTypeFromNames(files.filter((f) => f.path.startsWith(prefix) && !f.path.slice(prefix.length).includes("/")).map((f) => f.path.slice(prefix.length)), declared);
+  return detectTypeFromNames(
+    files.filter((f) => f.path.startsWith(prefix) && !f.path.slice(prefix.length).includes("/")).map((f) => f.path.slice(prefix.length)),
+    declared,
+  );
 }
 
 /** The rendering tools. */
@@ -193,17 +196,33 @@ export async function renderSource(files: SourceFile[], spec: SourceSpec, opts: 
       writeFileSync(dest, f.content);
     }
     const dir = join(scratch, "repo", spec.path);
-    const env = { PATH: "/usr/bin:/bin", HOME: scratch, HELM_CACHE_HOME: join(scratch, ".cache"), HELM_CONFIG_HOME: join(scratch, ".config"), HELM_DATA_HOME: join(scratch, ".data"), KUBECONFIG: join(scratch, "none") };
-    const args = type === "kustomize" ? ["kustomize", dir] : ["template", spec.helm?.releaseName ?? (spec.path.split("/").pop() || "release"), dir, "--namespace", opts.namespace, ...helmValueArgs(spec, files, scratch, anchor)];
+    const env = {
+      PATH: "/usr/bin:/bin",
+      HOME: scratch,
+      HELM_CACHE_HOME: join(scratch, ".cache"),
+      HELM_CONFIG_HOME: join(scratch, ".config"),
+      HELM_DATA_HOME: join(scratch, ".data"),
+      KUBECONFIG: join(scratch, "none"),
+    };
+    const args =
+      type === "kustomize"
+        ? ["kustomize", dir]
+        : ["template", spec.helm?.releaseName ?? (spec.path.split("/").pop() || "release"), dir, "--namespace", opts.namespace, ...helmValueArgs(spec, files, scratch, anchor)];
     let stdout: string;
     const timeout = Number((opts.env ?? process.env).CONVERGE_RENDER_TIMEOUT_MS) || RENDER_TIMEOUT_MS;
     try {
       ({ stdout } = await run(cmd, args, { env, timeout, maxBuffer: 256 * 1024 * 1024, killSignal: "SIGKILL" }));
     } catch (err) {
       const e = err as { killed?: boolean; stderr?: string; message: string; code?: string };
-      if (e.code === "ENOENT") throw new Error(`${cmd} not found: set ${type === "kustomize" ? "CONVERGE_KUBECTL" : "CONVERGE_HELM"} to a ${type === "kustomize" ? "kubectl" : "helm"} binary, or attach the kubectl layer`);
+      if (e.code === "ENOENT")
+        throw new Error(`${cmd} not found: set ${type === "kustomize" ? "CONVERGE_KUBECTL" : "CONVERGE_HELM"} to a ${type === "kustomize" ? "kubectl" : "helm"} binary, or attach the kubectl layer`);
       if (e.killed) throw new RenderError(anchor, 1, `${type} render exceeded ${timeout / 1000} s`);
-      const msg = (e.stderr ?? e.message).replace(new RegExp(scratch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "/repo/", "g"), "").trim().split("\n").slice(0, 3).join(" ");
+      const msg = (e.stderr ?? e.message)
+        .replace(new RegExp(`${scratch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/repo/`, "g"), "")
+        .trim()
+        .split("\n")
+        .slice(0, 3)
+        .join(" ");
       throw new RenderError(anchor, 1, `${type} failed: ${msg}`);
     }
     const rendered = limitObjects(renderDirectory([{ path: /\.ya?ml$/.test(anchor) ? anchor : `${anchor}.yaml`, content: stdout }], { path: "" }), anchor);

@@ -29,12 +29,7 @@ export const MAX_ALIAS_COUNT = 100;
  * A scalar as go-yaml v2 resolves it. `int` is an int64 or, above int64's range, a uint64 (Go
  * `int`/`int64`/`uint64`).
  */
-export type GoScalar =
-  | { type: "null" }
-  | { type: "bool"; value: boolean }
-  | { type: "int"; value: bigint }
-  | { type: "float"; value: number }
-  | { type: "str"; value: string };
+export type GoScalar = { type: "null" } | { type: "bool"; value: boolean } | { type: "int"; value: bigint } | { type: "float"; value: number } | { type: "str"; value: string };
 
 /** A value that cannot become JSON as kubectl would send it; `offset` is where in the text. */
 export class YamlValueError extends Error {

@@ -34,19 +34,17 @@ function partKey(i: number): string {
  * @returns true when this call wrote the blob.
  * @throws AWS SDK errors other than the failed condition.
  */
-export async function putBlob(
-  db: DynamoDBDocumentClient,
-  table: string,
-  pk: string,
-  value: unknown,
-  opts: { ifAbsent?: boolean; attributes?: Record<string, unknown> } = {},
-): Promise<boolean> {
+export async function putBlob(db: DynamoDBDocumentClient, table: string, pk: string, value: unknown, opts: { ifAbsent?: boolean; attributes?: Record<string, unknown> } = {}): Promise<boolean> {
   const json = Buffer.from(JSON.stringify(value));
   const gz = gzipSync(json);
   const chunks: Buffer[] = [];
   for (let off = 0; off < gz.length || chunks.length === 0; off += PART_BYTES) chunks.push(gz.subarray(off, off + PART_BYTES));
   const header: BlobHeader = { parts: chunks.length, sha256: createHash("sha256").update(json).digest("hex"), bytes: json.length };
-  await batchWriteAll(db, table, chunks.slice(1).map((data, i) => ({ PutRequest: { Item: { pk, sk: partKey(i + 1), data } } })));
+  await batchWriteAll(
+    db,
+    table,
+    chunks.slice(1).map((data, i) => ({ PutRequest: { Item: { pk, sk: partKey(i + 1), data } } })),
+  );
   try {
     await db.send(
       new PutCommand({

@@ -3,15 +3,7 @@
  * table (see `schema.ts` for the keys and the `byRepo` / `byDue` indexes).
  */
 import { createHash } from "node:crypto";
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  type QueryCommandInput,
-  ScanCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, type QueryCommandInput, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailed, queryAll } from "./client.js";
 import { DUE_SHARDS } from "./schema.js";
 import { repoKey } from "../git/url.js";
@@ -243,5 +235,4 @@ export class ClusterStore {
   private queryAll(input: Omit<QueryCommandInput, "TableName">): Promise<ClusterRecord[]> {
     return queryAll<ClusterRecord>(this.db, { ...input, TableName: this.table });
   }
-
 }

@@ -63,15 +63,25 @@ export class EventStore {
 
   /** Events of one resource (by key) across all clusters at or after `since`, oldest first. */
   async byResource(resource: string, since = "0000"): Promise<DriftEvent[]> {
-    return this.queryAll({ IndexName: "byResource", KeyConditionExpression: "#r = :r AND #a >= :s", ExpressionAttributeNames: { "#r": "resource", "#a": "at" }, ExpressionAttributeValues: { ":r": resource, ":s": since } });
+    return this.queryAll({
+      IndexName: "byResource",
+      KeyConditionExpression: "#r = :r AND #a >= :s",
+      ExpressionAttributeNames: { "#r": "resource", "#a": "at" },
+      ExpressionAttributeValues: { ":r": resource, ":s": since },
+    });
   }
 
   /** Events of every cluster at or after `since` (ISO), oldest first: one Query per UTC day. */
   async since(since: string, now = new Date()): Promise<DriftEvent[]> {
     const out: DriftEvent[] = [];
-    for (let d = new Date(since.slice(0, 10) + "T00:00:00Z"); d <= now; d = new Date(d.getTime() + 86400_000)) {
+    for (let d = new Date(`${since.slice(0, 10)}T00:00:00Z`); d <= now; d = new Date(d.getTime() + 86400_000)) {
       out.push(
-        ...(await this.queryAll({ IndexName: "byTime", KeyConditionExpression: "#d = :d AND #a >= :s", ExpressionAttributeNames: { "#d": "day", "#a": "at" }, ExpressionAttributeValues: { ":d": d.toISOString().slice(0, 10), ":s": since } })),
+        ...(await this.queryAll({
+          IndexName: "byTime",
+          KeyConditionExpression: "#d = :d AND #a >= :s",
+          ExpressionAttributeNames: { "#d": "day", "#a": "at" },
+          ExpressionAttributeValues: { ":d": d.toISOString().slice(0, 10), ":s": since },
+        })),
       );
     }
     return out;
@@ -80,5 +90,4 @@ export class EventStore {
   private async queryAll(input: Omit<QueryCommandInput, "TableName">): Promise<DriftEvent[]> {
     return (await queryAll<Record<string, unknown>>(this.db, { ...input, TableName: this.table })).map(({ sk: _sk, day: _day, expiresAt: _exp, ...event }) => event as unknown as DriftEvent);
   }
-
 }

@@ -32,8 +32,8 @@ export type OperationTrigger =
   | { type: "tick" }
   | { type: "self-heal"; attempt: number }
   | { type: "manual"; caller: string }
-  | { type: "rollback"; caller: string; /** Revision (commit SHA) rolled back to. */ to: string }
-  | { type: "retry"; /** Id of the operation retried. */ of: string; attempt: number };
+  | { type: "rollback"; caller: string /** Revision (commit SHA) rolled back to. */; to: string }
+  | { type: "retry" /** Id of the operation retried. */; of: string; attempt: number };
 
 /**
  * Running while it syncs; Succeeded: every resource synced; Failed: the sync ran and some
@@ -376,8 +376,25 @@ export class OperationStore {
       await this.db.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Update: { TableName: this.table, Key: { cluster: ref.cluster, sk: opSk(ref.id) }, UpdateExpression: "SET updatedAt = :t", ConditionExpression: "#p = :r", ExpressionAttributeNames: { "#p": "phase" }, ExpressionAttributeValues: { ":t": at, ":r": "Running" } } },
-            { Update: { TableName: this.table, Key: { cluster: ref.cluster, sk: RUNNING }, UpdateExpression: "SET updatedAt = :t", ConditionExpression: "operationId = :id", ExpressionAttributeValues: { ":t": at, ":id": ref.id } } },
+            {
+              Update: {
+                TableName: this.table,
+                Key: { cluster: ref.cluster, sk: opSk(ref.id) },
+                UpdateExpression: "SET updatedAt = :t",
+                ConditionExpression: "#p = :r",
+                ExpressionAttributeNames: { "#p": "phase" },
+                ExpressionAttributeValues: { ":t": at, ":r": "Running" },
+              },
+            },
+            {
+              Update: {
+                TableName: this.table,
+                Key: { cluster: ref.cluster, sk: RUNNING },
+                UpdateExpression: "SET updatedAt = :t",
+                ConditionExpression: "operationId = :id",
+                ExpressionAttributeValues: { ":t": at, ":id": ref.id },
+              },
+            },
           ],
         }),
       );
@@ -499,9 +516,19 @@ export class OperationStore {
   private async transition(cluster: string, id: string, opWrite: object, finished: Operation | undefined, at: string): Promise<void> {
     const writes: object[] = [opWrite];
     if (!finished) {
-      writes.push({ Update: { TableName: this.table, Key: { cluster, sk: RUNNING }, UpdateExpression: "SET updatedAt = :t", ConditionExpression: "operationId = :id", ExpressionAttributeValues: { ":t": at, ":id": id } } });
+      writes.push({
+        Update: {
+          TableName: this.table,
+          Key: { cluster, sk: RUNNING },
+          UpdateExpression: "SET updatedAt = :t",
+          ConditionExpression: "operationId = :id",
+          ExpressionAttributeValues: { ":t": at, ":id": id },
+        },
+      });
     } else {
-      writes.push({ Delete: { TableName: this.table, Key: { cluster, sk: RUNNING }, ConditionExpression: "attribute_not_exists(operationId) OR operationId = :id", ExpressionAttributeValues: { ":id": id } } });
+      writes.push({
+        Delete: { TableName: this.table, Key: { cluster, sk: RUNNING }, ConditionExpression: "attribute_not_exists(operationId) OR operationId = :id", ExpressionAttributeValues: { ":id": id } },
+      });
       if (finished.phase === "Succeeded" && !finished.dryRun) {
         const expiresAt = this.ttlDays ? Math.floor(Date.parse(finished.startedAt) / 1000) + this.ttlDays * 86400 : undefined;
         const pointer = { operationId: id, revision: finished.revision, startedAt: finished.startedAt, finishedAt: at, ...(expiresAt ? { expiresAt } : {}) };
@@ -535,7 +562,11 @@ export class OperationStore {
         ProjectionExpression: "#c, sk",
       });
       const stale = keys.filter((k) => !keep || !k.sk.startsWith(`res#${id}#${keep}#`));
-      await batchWriteAll(this.db, this.table, stale.map((k) => ({ DeleteRequest: { Key: { cluster: k.cluster, sk: k.sk } } })));
+      await batchWriteAll(
+        this.db,
+        this.table,
+        stale.map((k) => ({ DeleteRequest: { Key: { cluster: k.cluster, sk: k.sk } } })),
+      );
     } catch {
       // orphaned parts are only storage: they expire with the operation's TTL, if any
     }

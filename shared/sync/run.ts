@@ -75,7 +75,17 @@ const after = (s: { phase: SyncPhase; wave: number }, c: SyncCursor) => PHASE_RA
 function result(t: SyncTask, status: TaskResult["status"], message?: string): TaskResult {
   const o = t.object;
   const action = t.type === "hook" ? "hook" : t.type === "apply" ? "apply" : "prune";
-  return { key: t.key, kind: o.kind, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), name: o.metadata.name, action, phase: t.phase, wave: t.wave, status, ...(message ? { message } : {}) };
+  return {
+    key: t.key,
+    kind: o.kind,
+    ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+    name: o.metadata.name,
+    action,
+    phase: t.phase,
+    wave: t.wave,
+    status,
+    ...(message ? { message } : {}),
+  };
 }
 
 /** `o` with the tracking annotation of `owner`. */
@@ -222,7 +232,8 @@ export async function runSync(ctx: SyncContext, plan: SyncPlan, cursor: SyncCurs
       results = merge(results, h.hooks);
       if (h.state === "failed") return fail(ctx, plan, results, h.why!);
       if (h.state === "ready") break;
-      if (ctx.now() - sentAt! > (ctx.options.waveTimeoutSeconds ?? 300) * 1000) return fail(ctx, plan, results, `${step.phase} wave ${step.wave} not healthy after ${ctx.options.waveTimeoutSeconds ?? 300} s: ${h.why}`);
+      if (ctx.now() - sentAt! > (ctx.options.waveTimeoutSeconds ?? 300) * 1000)
+        return fail(ctx, plan, results, `${step.phase} wave ${step.wave} not healthy after ${ctx.options.waveTimeoutSeconds ?? 300} s: ${h.why}`);
       if (ctx.now() >= end) return { phase: "Running", message: `waiting for ${step.phase} wave ${step.wave}: ${h.why}`, cursor: { ...here, sentAt }, results };
     }
     sentAt = undefined;

@@ -43,7 +43,10 @@ test("the five tables follow shared/store/schema.ts: keys, indexes, TTL, on-dema
     for (const i of spec.indexes) {
       const g = gsis.find((x) => x.IndexName === i.name);
       assert.ok(g, `index ${i.name}`);
-      assert.deepEqual(g.KeySchema.map((k) => k.AttributeName), [i.partitionKey.name, ...(i.sortKey ? [i.sortKey.name] : [])]);
+      assert.deepEqual(
+        g.KeySchema.map((k) => k.AttributeName),
+        [i.partitionKey.name, ...(i.sortKey ? [i.sortKey.name] : [])],
+      );
       assert.equal(g.Projection.ProjectionType, "ALL");
     }
   }
@@ -103,7 +106,10 @@ test("per-cluster alarms are Metrics Insights queries grouped by Cluster (new cl
   assert.ok(query("ReconcileErrors"), "failing alarm");
   assert.equal(query("IntervalsSinceSuccess")!.Properties.Threshold, 3, "stale after 3 intervals");
   assert.equal(insights.length, 3);
-  assert.ok(alarms.some((a) => a.Properties.MetricName === "ApproximateNumberOfMessagesVisible"), "DLQ alarm");
+  assert.ok(
+    alarms.some((a) => a.Properties.MetricName === "ApproximateNumberOfMessagesVisible"),
+    "DLQ alarm",
+  );
   assert.ok(alarms.some((a) => a.Properties.MetricName === "Url4xxCount") && alarms.some((a) => a.Properties.MetricName === "Url5xxCount"), "webhook bursts");
   template.resourceCountIs("AWS::SNS::Topic", 1);
   for (const a of alarms) assert.equal((a.Properties.AlarmActions as unknown[]).length, 1, "notifies the topic");
@@ -119,11 +125,16 @@ test("another app can embed the Converge construct; EKS access entries per sync 
   new ConvergeEksAccess(stack, "ProdDetect", { clusterName: "prod", role: c.reconcile.fn.role!, mode: "detect" });
   new ConvergeEksAccess(stack, "DevApply", { clusterName: "dev", role: c.reconcile.fn.role!, mode: "apply", namespaces: ["web"] });
   const t = Template.fromStack(stack);
-  const entries = Object.values(t.toJSON().Resources as Record<string, { Type: string; Properties: { ClusterName: string; AccessPolicies: { PolicyArn: unknown; AccessScope: { Type: string } }[] } }>).filter((r) => r.Type === "AWS::EKS::AccessEntry");
-  assert.deepEqual(entries.map((e) => [e.Properties.ClusterName, e.Properties.AccessPolicies.map((p) => `${JSON.stringify(p.PolicyArn).match(/AmazonEKS\w+Policy/)![0]}:${p.AccessScope.Type}`)]), [
-    ["prod", ["AmazonEKSViewPolicy:cluster"]],
-    ["dev", ["AmazonEKSViewPolicy:cluster", "AmazonEKSEditPolicy:namespace"]],
-  ]);
+  const entries = Object.values(
+    t.toJSON().Resources as Record<string, { Type: string; Properties: { ClusterName: string; AccessPolicies: { PolicyArn: unknown; AccessScope: { Type: string } }[] } }>,
+  ).filter((r) => r.Type === "AWS::EKS::AccessEntry");
+  assert.deepEqual(
+    entries.map((e) => [e.Properties.ClusterName, e.Properties.AccessPolicies.map((p) => `${JSON.stringify(p.PolicyArn).match(/AmazonEKS\w+Policy/)![0]}:${p.AccessScope.Type}`)]),
+    [
+      ["prod", ["AmazonEKSViewPolicy:cluster"]],
+      ["dev", ["AmazonEKSViewPolicy:cluster", "AmazonEKSEditPolicy:namespace"]],
+    ],
+  );
   assert.throws(() => new ConvergeEksAccess(stack, "Bad", { clusterName: "x", role: c.reconcile.fn.role!, mode: "apply" }), /namespaces/);
 });
 
@@ -131,7 +142,10 @@ test("the operations table: the reconcile function reads and writes it, the api 
   const [id] = Object.entries(json.Resources).find(([, r]) => r.Type === "AWS::DynamoDB::Table" && (r.Properties.KeySchema as { AttributeName: string }[])[0]!.AttributeName === "cluster")!;
   const fnOf = (p: { Properties: Record<string, unknown> }) => JSON.stringify(p.Properties.Roles);
   const grants = ofType("AWS::IAM::Policy").flatMap((p) =>
-    (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement.filter((s) => JSON.stringify(s.Resource).includes(`"${id}"`)).map((s) => ({ roles: fnOf(p), actions: ([] as string[]).concat(s.Action) })),
+    (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement.filter((s) => JSON.stringify(s.Resource).includes(`"${id}"`)).map((s) => ({
+      roles: fnOf(p),
+      actions: ([] as string[]).concat(s.Action),
+    })),
   );
   const writers = grants.filter((g) => g.actions.includes("dynamodb:PutItem"));
   const readers = grants.filter((g) => g.actions.includes("dynamodb:Query") && !g.actions.includes("dynamodb:PutItem"));

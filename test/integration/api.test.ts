@@ -18,10 +18,30 @@ before(async () => {
   iso = await isolated("api");
   Object.assign(process.env, iso.env);
   for (const name of ["east", "west", "north"]) {
-    await iso.services.clusters.add({ name, source: { repoUrl: "https://github.com/acme/deploy", branch: "main", path: name }, namespace: "default", access: { type: "server", server: "https://127.0.0.1:1" }, intervalSeconds: 300 });
+    await iso.services.clusters.add({
+      name,
+      source: { repoUrl: "https://github.com/acme/deploy", branch: "main", path: name },
+      namespace: "default",
+      access: { type: "server", server: "https://127.0.0.1:1" },
+      intervalSeconds: 300,
+    });
   }
   const at = new Date(Date.now() - 3600_000).toISOString();
-  await iso.services.events.put([{ cluster: "east", at, resource: "apps/Deployment/web/api", apiVersion: "apps/v1", kind: "Deployment", namespace: "web", name: "api", from: "Synced", to: "Modified", paths: ["spec.replicas"], revision: "a".repeat(40) }]);
+  await iso.services.events.put([
+    {
+      cluster: "east",
+      at,
+      resource: "apps/Deployment/web/api",
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: "web",
+      name: "api",
+      from: "Synced",
+      to: "Modified",
+      paths: ["spec.replicas"],
+      revision: "a".repeat(40),
+    },
+  ]);
   handler = (await import("../../functions/api/index.js")).handler as unknown as typeof handler;
 });
 

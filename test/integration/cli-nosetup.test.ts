@@ -116,18 +116,53 @@ test("offline diff renders a Helm folder: the live replica count against the cha
 test("registrations keep Argo CD's rule: an absolute --values is refused with the reason", () => {
   const r = converge(repo.work, "cluster", "add", "nosetup-abs", "--repo", repo.url, "--branch", "master", "--path", "helm-guestbook", "--values", "/tmp/values.yaml", "--kubeconfig", k1!.kubeconfig);
   assert.equal(r.code, 2);
-  assert.equal(r.stderr.trim(), "error: --values /tmp/values.yaml: a registered cluster's value files are read from its Git repository, relative to the chart folder (--path), not from this machine: commit the file and give its path relative to the chart (e.g. --values values-production.yaml)");
+  assert.equal(
+    r.stderr.trim(),
+    "error: --values /tmp/values.yaml: a registered cluster's value files are read from its Git repository, relative to the chart folder (--path), not from this machine: commit the file and give its path relative to the chart (e.g. --values values-production.yaml)",
+  );
 });
 
 test("cluster add, cluster list, status, diff --cluster and --help print only their result", () => {
   kubectl(k1!, "create", "namespace", "nosetup-dev");
-  const add = converge(repo.work, "cluster", "add", "nosetup-dev", "--repo", repo.url, "--branch", "master", "--path", "overlays/dev", "--namespace", "nosetup-dev", "--kubeconfig", k1!.kubeconfig, "--context", k1!.context);
+  const add = converge(
+    repo.work,
+    "cluster",
+    "add",
+    "nosetup-dev",
+    "--repo",
+    repo.url,
+    "--branch",
+    "master",
+    "--path",
+    "overlays/dev",
+    "--namespace",
+    "nosetup-dev",
+    "--kubeconfig",
+    k1!.kubeconfig,
+    "--context",
+    k1!.context,
+  );
   assert.equal(add.code, 0, add.stderr);
   assert.equal(add.stdout, `cluster nosetup-dev registered: ${repo.url} master:overlays/dev every 5m, sync detect\n`);
   const list = converge(repo.work, "cluster", "list");
-  assert.deepEqual(list.stdout.trim().split("\n").map((l) => l.split(/\s+/)), [["NAME", "REPO", "BRANCH", "PATH", "INTERVAL", "SYNC", "POLICY"], ["nosetup-dev", repo.url, "master", "overlays/dev", "5m", "detect"]]);
+  assert.deepEqual(
+    list.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(/\s+/)),
+    [
+      ["NAME", "REPO", "BRANCH", "PATH", "INTERVAL", "SYNC", "POLICY"],
+      ["nosetup-dev", repo.url, "master", "overlays/dev", "5m", "detect"],
+    ],
+  );
   const status = converge(repo.work, "status");
-  assert.deepEqual(status.stdout.trim().split("\n").map((l) => l.split(/\s+/)[0]), ["NAME", "nosetup-dev"]);
+  assert.deepEqual(
+    status.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(/\s+/)[0]),
+    ["NAME", "nosetup-dev"],
+  );
   // the live diff renders the overlay from Git with the kubectl found by the CLI
   const diff = converge(repo.work, "diff", "--cluster", "nosetup-dev");
   assert.equal(diff.code, 1, diff.stderr);

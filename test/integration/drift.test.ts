@@ -24,12 +24,22 @@ const [k1, k2] = stackEnv().clusters;
 
 async function cli(...args: string[]): Promise<{ code: number; out: string }> {
   let out = "";
-  const code = await main(["node", "converge", ...args], (s) => (out += s + "\n"), () => {});
+  const code = await main(
+    ["node", "converge", ...args],
+    (s) => (out += `${s}\n`),
+    () => {},
+  );
   return { code, out };
 }
 
 const register = (name: string, c: typeof k1, path: string, ns: string) =>
-  iso.services.clusters.add({ name, source: { repoUrl: repo.url, branch: "master", path }, namespace: ns, access: { type: "kubeconfig", kubeconfig: c!.kubeconfig, context: c!.context }, intervalSeconds: 300 });
+  iso.services.clusters.add({
+    name,
+    source: { repoUrl: repo.url, branch: "master", path },
+    namespace: ns,
+    access: { type: "kubeconfig", kubeconfig: c!.kubeconfig, context: c!.context },
+    intervalSeconds: 300,
+  });
 
 before(async () => {
   iso = await isolated("drift");
@@ -43,7 +53,10 @@ before(async () => {
   kubectl(k1!, "apply", "-f", join(fixtures, "crd.yaml"));
   kubectl(k1!, "wait", "--for=condition=Established", "--timeout=30s", "crd/widgets.drift.converge.dev");
   kubectl(k1!, "apply", "-n", NS, "--validate=false", "-f", fixtures);
-  for (const [c, ns, path] of [[k2, "drift-gb", "guestbook"], [k2, "drift-ss", "sock-shop/base"]] as const) {
+  for (const [c, ns, path] of [
+    [k2, "drift-gb", "guestbook"],
+    [k2, "drift-ss", "sock-shop/base"],
+  ] as const) {
     kubectl(c!, "create", "namespace", ns);
     kubectl(c!, "apply", "-n", ns, "-f", join(repo.work, path));
   }
@@ -59,7 +72,11 @@ test("applied with kubectl and left alone, every normalization case and the exam
   for (const name of ["drift", "drift-gb", "drift-ss"]) {
     const r = await diffCluster(deps, name);
     const drifted = r.drift.filter((d) => d.state !== "Synced");
-    assert.deepEqual(drifted.map((d) => `${d.key} ${d.state} ${d.changes.map((c) => c.path).join(",")}`), [], name);
+    assert.deepEqual(
+      drifted.map((d) => `${d.key} ${d.state} ${d.changes.map((c) => c.path).join(",")}`),
+      [],
+      name,
+    );
   }
   const r = await diffCluster(deps, "drift");
   assert.equal(r.drift.length, 8, "Deployment, Service, ConfigMap, Secret, 2 ClusterRoles, CRD, Widget: all compared");
@@ -135,14 +152,40 @@ test("a field owned by a controller (kube-controller-manager, as for an HPA) is 
   const cm = (r: Awaited<ReturnType<typeof diffCluster>>) => r.drift.find((d) => d.key === `/ConfigMap/${NS}/settings`)!;
   const byDefault = await diffCluster(deps, "drift", first);
   assert.equal(dep(byDefault).state, "Synced", "replicas written by the controller manager");
-  assert.deepEqual(cm(byDefault).changes.map((c) => c.path), ["data.a"], "a person's edit is drift");
+  assert.deepEqual(
+    cm(byDefault).changes.map((c) => c.path),
+    ["data.a"],
+    "a person's edit is drift",
+  );
   const { writeFileSync } = await import("node:fs");
   const rules = join(repo.work, "..", `ignore-${Date.now()}.yaml`);
   writeFileSync(rules, "- {group: apps, kind: Deployment, managedFieldsManagers: []}\n- {kind: ConfigMap, name: settings, jqPathExpressions: [.data.a]}\n");
-  const add = await cli("cluster", "add", "drift-strict", "--repo", repo.url, "--branch", "master", "--path", "drift-app", "--namespace", NS, "--kubeconfig", k1!.kubeconfig, "--context", k1!.context, "--ignore-differences", rules);
+  const add = await cli(
+    "cluster",
+    "add",
+    "drift-strict",
+    "--repo",
+    repo.url,
+    "--branch",
+    "master",
+    "--path",
+    "drift-app",
+    "--namespace",
+    NS,
+    "--kubeconfig",
+    k1!.kubeconfig,
+    "--context",
+    k1!.context,
+    "--ignore-differences",
+    rules,
+  );
   assert.equal(add.code, 0, add.out);
   const configured = await diffCluster(deps, "drift-strict", first);
-  assert.deepEqual(dep(configured).changes.map((c) => c.path), ["spec.replicas"], "configured: the controller's value is drift");
+  assert.deepEqual(
+    dep(configured).changes.map((c) => c.path),
+    ["spec.replicas"],
+    "configured: the controller's value is drift",
+  );
   assert.equal(cm(configured).state, "Synced", "ignored by a path expression");
   writeFileSync(rules, "- {kind: ConfigMap, jsonPointers: [spec]}\n");
   const bad = await cli("cluster", "add", "drift-bad", "--repo", repo.url, "--kubeconfig", k1!.kubeconfig, "--ignore-differences", rules);

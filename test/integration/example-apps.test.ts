@@ -33,7 +33,12 @@ const render = {
   directory: (dir: string) => resources(renderDirectory(exampleFiles(dir), { path: dir })),
   kustomize: (dir: string) => resources(renderDirectory([{ path: "out.yaml", content: execFileSync(stackEnv().kubectl, ["kustomize", join(repo, dir)], { encoding: "utf8" }) }], { path: "" })),
   helm: (dir: string, ns: string, ...values: string[]) =>
-    resources(renderDirectory([{ path: "out.yaml", content: execFileSync(helm, ["template", "example", join(repo, dir), "--namespace", ns, ...values.flatMap((v) => ["-f", join(repo, dir, v)])], { encoding: "utf8" }) }], { path: "" })),
+    resources(
+      renderDirectory(
+        [{ path: "out.yaml", content: execFileSync(helm, ["template", "example", join(repo, dir), "--namespace", ns, ...values.flatMap((v) => ["-f", join(repo, dir, v)])], { encoding: "utf8" }) }],
+        { path: "" },
+      ),
+    ),
 };
 
 const apps: [string, (ns: string) => KubeObject[]][] = [
@@ -70,10 +75,16 @@ for (const [i, [app, objectsOf]] of apps.entries()) {
     const api = await connectCluster({ type: "kubeconfig", kubeconfig: k2!.kubeconfig, context: k2!.context });
     try {
       const placed = await placeInNamespaces(api, objects, ns);
-      execFileSync(stackEnv().kubectl, ["--kubeconfig", k2!.kubeconfig, "--context", k2!.context, "apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: placed }), encoding: "utf8" });
+      execFileSync(stackEnv().kubectl, ["--kubeconfig", k2!.kubeconfig, "--context", k2!.context, "apply", "-f", "-"], {
+        input: JSON.stringify({ apiVersion: "v1", kind: "List", items: placed }),
+        encoding: "utf8",
+      });
       const { drift } = await inspect(api, placed, scopesOf(placed), { owner: "example", schemas: await schemasOf(api, placed) });
       assert.equal(drift.length, placed.length);
-      assert.deepEqual(drift.filter((d) => d.state !== "Synced").map((d) => `${d.key} ${d.state} ${d.changes.map((c) => c.path).join(",")}`), []);
+      assert.deepEqual(
+        drift.filter((d) => d.state !== "Synced").map((d) => `${d.key} ${d.state} ${d.changes.map((c) => c.path).join(",")}`),
+        [],
+      );
     } finally {
       api.client.close();
     }

@@ -22,7 +22,13 @@ before(async () => {
 
 async function fleet(prefix: string, n: number, path: string, revision: string) {
   for (let i = 0; i < n; i++) {
-    await iso.services.clusters.add({ name: `${prefix}-${i}`, source: { repoUrl: repo.url, branch: "master", path }, namespace: `${prefix}-${i}`, access: { type: "kubeconfig", kubeconfig: k1!.kubeconfig, context: k1!.context }, intervalSeconds: 300 });
+    await iso.services.clusters.add({
+      name: `${prefix}-${i}`,
+      source: { repoUrl: repo.url, branch: "master", path },
+      namespace: `${prefix}-${i}`,
+      access: { type: "kubeconfig", kubeconfig: k1!.kubeconfig, context: k1!.context },
+      intervalSeconds: 300,
+    });
   }
   const deps = reconcileDeps(iso.services, { metrics: () => {} });
   const t0 = Date.now();
@@ -36,7 +42,10 @@ test("100 clusters on one path and commit: one render, one snapshot write", asyn
   assert.equal(outcomes.filter((o) => o.rendered).length, 1, "rendered once");
   assert.equal(outcomes.filter((o) => o.snapshotWritten).length, 1, "written once");
   assert.equal(new Set(outcomes.map((o) => o.status.snapshotKey)).size, 1, "all share it");
-  assert.ok(outcomes.every((o) => o.status.counts.resources === 2 && o.status.sync === "OutOfSync"), "each compared its own cluster (nothing applied: Missing)");
+  assert.ok(
+    outcomes.every((o) => o.status.counts.resources === 2 && o.status.sync === "OutOfSync"),
+    "each compared its own cluster (nothing applied: Missing)",
+  );
   console.error(`[fanout] 100 reconciles in ${ms} ms`);
 });
 

@@ -22,7 +22,8 @@ let privateServer: GitServer;
 let name: string;
 
 const access = () => ({ type: "kubeconfig" as const, kubeconfig: k1!.kubeconfig, context: k1!.context });
-const run = (cluster: string, revision?: string) => reconcileCluster(reconcileDeps(iso.services, { metrics: () => {} }), { cluster, ...(revision ? { revision } : {}), reason: revision ? "push" : "tick", enqueuedAt: new Date().toISOString() });
+const run = (cluster: string, revision?: string) =>
+  reconcileCluster(reconcileDeps(iso.services, { metrics: () => {} }), { cluster, ...(revision ? { revision } : {}), reason: revision ? "push" : "tick", enqueuedAt: new Date().toISOString() });
 
 before(async () => {
   iso = await isolated("gitaccess");
@@ -32,14 +33,38 @@ before(async () => {
   repo.git("push", "-q", "origin", "v1");
   privateServer = await startGitServer({ root: stackEnv().gitRoot, token: TOKEN });
   const url = privateServer.url(name);
-  await iso.services.clusters.add({ name: "private", source: { repoUrl: url, branch: "master", path: "guestbook", credentials: { tokenEnv: "CONVERGE_TEST_GIT_TOKEN" } }, namespace: "default", access: access(), intervalSeconds: 300 });
+  await iso.services.clusters.add({
+    name: "private",
+    source: { repoUrl: url, branch: "master", path: "guestbook", credentials: { tokenEnv: "CONVERGE_TEST_GIT_TOKEN" } },
+    namespace: "default",
+    access: access(),
+    intervalSeconds: 300,
+  });
   const tokenFile = join(stackEnv().gitRoot, "..", `token-${name}`);
   writeFileSync(tokenFile, `${TOKEN}\n`);
-  await iso.services.clusters.add({ name: "token-file", source: { repoUrl: url, branch: "master", path: "guestbook", credentials: { tokenFile } }, namespace: "default", access: access(), intervalSeconds: 300 });
+  await iso.services.clusters.add({
+    name: "token-file",
+    source: { repoUrl: url, branch: "master", path: "guestbook", credentials: { tokenFile } },
+    namespace: "default",
+    access: access(),
+    intervalSeconds: 300,
+  });
   await iso.services.clusters.add({ name: "no-token", source: { repoUrl: url, branch: "master", path: "guestbook" }, namespace: "default", access: access(), intervalSeconds: 300 });
-  await iso.services.clusters.add({ name: "unset-var", source: { repoUrl: url, branch: "master", path: "guestbook", credentials: { tokenEnv: "CONVERGE_TEST_UNSET" } }, namespace: "default", access: access(), intervalSeconds: 300 });
+  await iso.services.clusters.add({
+    name: "unset-var",
+    source: { repoUrl: url, branch: "master", path: "guestbook", credentials: { tokenEnv: "CONVERGE_TEST_UNSET" } },
+    namespace: "default",
+    access: access(),
+    intervalSeconds: 300,
+  });
   await iso.services.clusters.add({ name: "tag", source: { repoUrl: repo.url, branch: "master", ref: "v1", path: "guestbook" }, namespace: "default", access: access(), intervalSeconds: 300 });
-  await iso.services.clusters.add({ name: "sha", source: { repoUrl: repo.url, branch: "master", ref: repo.git("rev-parse", "HEAD~2"), path: "guestbook" }, namespace: "default", access: access(), intervalSeconds: 300 });
+  await iso.services.clusters.add({
+    name: "sha",
+    source: { repoUrl: repo.url, branch: "master", ref: repo.git("rev-parse", "HEAD~2"), path: "guestbook" },
+    namespace: "default",
+    access: access(),
+    intervalSeconds: 300,
+  });
   await iso.services.clusters.add({ name: "head", source: { repoUrl: repo.url, branch: "master", path: "guestbook" }, namespace: "default", access: access(), intervalSeconds: 300 });
 });
 

@@ -29,9 +29,12 @@ before(async () => {
   symlinkSync("../../../../etc/passwd", join(repo.work, "h-symlink", "escape.yaml"));
   w("h-inlink/cm.yaml", cm("b"));
   symlinkSync("../guestbook/guestbook-ui-svc.yaml", join(repo.work, "h-inlink", "svc.yaml"));
-  w("h-huge/big.yaml", cm("big") + "# " + "x".repeat(10 * 1024 * 1024 + 10) + "\n");
+  w("h-huge/big.yaml", `${cm("big")}# ${"x".repeat(10 * 1024 * 1024 + 10)}\n`);
   w("h-many/list.yaml", JSON.stringify({ apiVersion: "v1", kind: "List", items: Array.from({ length: 20_001 }, (_, i) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `cm-${i}` } })) }));
-  w("h-bomb/bomb.yaml", "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n");
+  w(
+    "h-bomb/bomb.yaml",
+    "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
+  );
   w("h-dup/a.yaml", cm("same"));
   w("h-dup/b.yaml", cm("same"));
   w("h-values/cm.yaml", cm("c"));
@@ -41,7 +44,13 @@ before(async () => {
   repo.git("commit", "-q", "-m", "bad sources");
   head = repo.push();
   for (const path of ["guestbook", "h-symlink", "h-inlink", "h-huge", "h-many", "h-bomb", "h-dup", "h-values", "h-slow"]) {
-    await iso.services.clusters.add({ name: path, source: { repoUrl: repo.url, branch: "master", path }, namespace: "default", access: { type: "kubeconfig", kubeconfig: k1!.kubeconfig, context: k1!.context }, intervalSeconds: 300 });
+    await iso.services.clusters.add({
+      name: path,
+      source: { repoUrl: repo.url, branch: "master", path },
+      namespace: "default",
+      access: { type: "kubeconfig", kubeconfig: k1!.kubeconfig, context: k1!.context },
+      intervalSeconds: 300,
+    });
   }
 });
 
@@ -88,7 +97,16 @@ test("a render over the time limit is Error, and the last good snapshot stays", 
 
 test("a path with .. or an absolute path is refused at registration", async () => {
   for (const path of ["../etc", "apps/../../x", "/etc"]) {
-    await assert.rejects(iso.services.clusters.add({ name: "bad-path", source: { repoUrl: repo.url, branch: "master", path }, namespace: "default", access: { type: "kubeconfig", kubeconfig: "/k" }, intervalSeconds: 300 }), /path must/);
+    await assert.rejects(
+      iso.services.clusters.add({
+        name: "bad-path",
+        source: { repoUrl: repo.url, branch: "master", path },
+        namespace: "default",
+        access: { type: "kubeconfig", kubeconfig: "/k" },
+        intervalSeconds: 300,
+      }),
+      /path must/,
+    );
   }
   assert.equal(await iso.services.clusters.get("bad-path"), undefined);
 });

@@ -38,12 +38,23 @@ before(async () => {
   kubectl(k1!, "apply", "-f", join(fixtures, "crd.yaml"));
   kubectl(k1!, "wait", "--for=condition=Established", "--timeout=30s", "crd/gadgets.lists.converge.dev");
   kubectl(k1!, "apply", "-n", NS, "-f", join(fixtures, "gadget.yaml"), "-f", join(fixtures, "deployment.yaml"));
-  await iso.services.clusters.add({ name: "lists", source: { repoUrl: repo.url, branch: "master", path: "lists-app" }, namespace: NS, access: { type: "kubeconfig", kubeconfig: k1!.kubeconfig, context: k1!.context }, intervalSeconds: 300 });
+  await iso.services.clusters.add({
+    name: "lists",
+    source: { repoUrl: repo.url, branch: "master", path: "lists-app" },
+    namespace: NS,
+    access: { type: "kubeconfig", kubeconfig: k1!.kubeconfig, context: k1!.context },
+    intervalSeconds: 300,
+  });
 });
 
 test("two volumeMounts of one ConfigMap, zero values and hooks in Git: Synced, hooks neither Missing nor Extra", async () => {
   const r = await diffCluster(reconcileDeps(iso.services), "lists");
-  assert.deepEqual(r.drift.map((d) => `${d.kind}/${d.name} ${d.state}`).sort(), ["ConfigMap/conf Synced", "CustomResourceDefinition/gadgets.lists.converge.dev Synced", "Deployment/web Synced", "Gadget/g Synced"]);
+  assert.deepEqual(r.drift.map((d) => `${d.kind}/${d.name} ${d.state}`).sort(), [
+    "ConfigMap/conf Synced",
+    "CustomResourceDefinition/gadgets.lists.converge.dev Synced",
+    "Deployment/web Synced",
+    "Gadget/g Synced",
+  ]);
 });
 
 test("a volumeMount edited live is one path, at its mountPath", async () => {
@@ -54,7 +65,17 @@ test("a volumeMount edited live is one path, at its mountPath", async () => {
 });
 
 test("a set reordered live is not drift; a map list reordered is not; an atomic list reordered is, by position", async () => {
-  patch("gadget/g", [{ op: "replace", path: "/spec/tags", value: ["c", "a", "b"] }, { op: "replace", path: "/spec/slots", value: [{ zone: "b", index: 1, size: 4 }, { zone: "a", index: 1, size: 3 }] }]);
+  patch("gadget/g", [
+    { op: "replace", path: "/spec/tags", value: ["c", "a", "b"] },
+    {
+      op: "replace",
+      path: "/spec/slots",
+      value: [
+        { zone: "b", index: 1, size: 4 },
+        { zone: "a", index: 1, size: 3 },
+      ],
+    },
+  ]);
   assert.deepEqual(await drift(), [], "set and map list reordered");
   patch("gadget/g", [{ op: "replace", path: "/spec/steps", value: ["test", "build"] }]);
   assert.deepEqual(await drift(), ["lists.converge.dev/Gadget/lists-t/g Modified spec.steps[0] spec.steps[1]"]);

@@ -30,7 +30,11 @@ const [k1, k2] = stack.clusters;
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const code = await main(["node", "converge", ...args], (s) => (out += s + "\n"), (s) => (err += s + "\n"));
+  const code = await main(
+    ["node", "converge", ...args],
+    (s) => (out += `${s}\n`),
+    (s) => (err += `${s}\n`),
+  );
   return { code, out, err };
 }
 
@@ -46,7 +50,11 @@ before(async () => {
   parent = repo.git("rev-parse", `${REAL_COMMIT}^`);
   // the served master starts one commit before the real push we replay
   repo.git("push", "-q", "--force", "origin", `${parent}:refs/heads/master`);
-  for (const [c, ns] of [[k1, "loop-gb"], [k2, "loop-ss"]] as const) kubectl(c, "create", "namespace", ns);
+  for (const [c, ns] of [
+    [k1, "loop-gb"],
+    [k2, "loop-ss"],
+  ] as const)
+    kubectl(c, "create", "namespace", ns);
   const webhook = await import("../../functions/webhook/index.js");
   const reconcile = await import("../../functions/reconcile/index.js");
   reconcileHandler = reconcile.handler as typeof reconcileHandler;
@@ -83,7 +91,12 @@ test("cluster add rejects bad input and writes nothing", async () => {
 
   const add = (name: string, c: typeof k1, path: string, ns: string, branch = "master", url = repo.url) =>
     cli("cluster", "add", name, "--repo", url, "--branch", branch, "--path", path, "--namespace", ns, "--kubeconfig", c!.kubeconfig, "--context", c!.context, "--interval", "30s", "--sync", "apply");
-  for (const r of [await add("guestbook", k1, "guestbook", "loop-gb"), await add("sockshop", k2, "sock-shop/base", "loop-ss"), await add("other-branch", k1, "guestbook", "loop-gb", "dev"), await add("other-repo", k1, "guestbook", "loop-gb", "master", `${stack.gitBase}/another.git`)]) {
+  for (const r of [
+    await add("guestbook", k1, "guestbook", "loop-gb"),
+    await add("sockshop", k2, "sock-shop/base", "loop-ss"),
+    await add("other-branch", k1, "guestbook", "loop-gb", "dev"),
+    await add("other-repo", k1, "guestbook", "loop-gb", "master", `${stack.gitBase}/another.git`),
+  ]) {
     assert.equal(r.code, 0, r.err);
   }
   const dup = await add("guestbook", k1, "guestbook", "loop-gb");
@@ -152,8 +165,14 @@ test("reconcile applies the pushed revision; both clusters are Synced; EMF metri
   // every metric a per-cluster alarm queries (infra/constructs/alarms.ts) is in the EMF, under the dimensions it groups by
   const { METRIC } = await import("../../shared/metrics/emf.js");
   for (const m of [METRIC.outOfSync, METRIC.errors, METRIC.staleIntervals, METRIC.drifted, METRIC.health, METRIC.duration]) {
-    assert.ok(meta.Dimensions.some((d) => d.includes("Cluster") && d.includes("service")), "dimensions Cluster and service");
-    assert.ok((gbMetrics._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]!.Metrics.some((x) => x.Name === m), m);
+    assert.ok(
+      meta.Dimensions.some((d) => d.includes("Cluster") && d.includes("service")),
+      "dimensions Cluster and service",
+    );
+    assert.ok(
+      (gbMetrics._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]!.Metrics.some((x) => x.Name === m),
+      m,
+    );
   }
 
   assert.deepEqual(await iso.services.events.byCluster("guestbook"), [], "applying a revision is not drift");
@@ -242,7 +261,10 @@ test("converge status and drift history show the central view from DynamoDB", as
   assert.match(rows[1]!, /Deployment\/loop-gb\/guestbook-ui +Synced +Modified .*containers\[name=guestbook-ui\]\.image/);
   assert.match(rows[2]!, /Deployment\/loop-gb\/guestbook-ui +Modified +Synced/);
   const json = JSON.parse((await cli("drift", "history", "--cluster", "guestbook", "-o", "json")).out) as { to: string }[];
-  assert.deepEqual(json.map((e) => e.to), ["Modified", "Synced"]);
+  assert.deepEqual(
+    json.map((e) => e.to),
+    ["Modified", "Synced"],
+  );
 });
 
 test("an applied object removed from Git becomes Extra (owned by this cluster's source); nothing is pruned", async () => {

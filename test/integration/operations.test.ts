@@ -32,7 +32,11 @@ const sha = (n: number) => n.toString(16).padStart(40, "0");
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const code = await main(["node", "converge", ...args], (s) => (out += s + "\n"), (s) => (err += s + "\n"));
+  const code = await main(
+    ["node", "converge", ...args],
+    (s) => (out += `${s}\n`),
+    (s) => (err += `${s}\n`),
+  );
   return { code, out, err };
 }
 
@@ -56,10 +60,24 @@ before(async () => {
   iso = await isolated("operations");
   Object.assign(process.env, iso.env);
   ops = iso.services.operations;
-  await iso.services.clusters.add({ name: "hist", source: { repoUrl: "https://github.com/acme/deploy", branch: "main", path: "hist" }, namespace: "default", access: { type: "server", server: "https://127.0.0.1:1" }, intervalSeconds: 300 });
+  await iso.services.clusters.add({
+    name: "hist",
+    source: { repoUrl: "https://github.com/acme/deploy", branch: "main", path: "hist" },
+    namespace: "default",
+    access: { type: "server", server: "https://127.0.0.1:1" },
+    intervalSeconds: 300,
+  });
   for (let i = 0; i < HIST; i++) {
     const at = T0 + i * 60_000;
-    const op = await ops.start({ cluster: "hist", revision: sha(Math.floor(i / 10)), trigger: i % 5 === 0 ? { type: "manual", caller: "alice@example.com" } : { type: "push", deliveryId: `d-${i}` }, resources: [result(1), result(2)] }, at);
+    const op = await ops.start(
+      {
+        cluster: "hist",
+        revision: sha(Math.floor(i / 10)),
+        trigger: i % 5 === 0 ? { type: "manual", caller: "alice@example.com" } : { type: "push", deliveryId: `d-${i}` },
+        resources: [result(1), result(2)],
+      },
+      at,
+    );
     const phase = phaseOf(i);
     if (phase === "Failed") await ops.update({ ...op, resources: [result(1), result(2, "SyncFailed", "admission webhook denied the request")] }, at + 1000);
     await ops.finish(op, phase, phase === "Succeeded" ? undefined : `operation ${i} ${phase}`, at + 5_000 + i * 10);
@@ -81,7 +99,11 @@ test("one Running operation per cluster: a second start is refused naming the ru
   assert.match(refused.message, /already running on cluster "one".*manual by arn:aws:iam::123456789012:user\/alice/);
   assert.ok(await ops.start({ cluster: "other", revision: sha(2), trigger: { type: "tick" } }), "other clusters are independent");
 
-  const updated = await ops.update({ ...first, retryCount: 1, resources: [result(1), result(2, "Running"), { key: "batch/Job/one/migrate", kind: "Job", namespace: "one", name: "migrate", action: "hook", phase: "PreSync", status: "Succeeded" }] });
+  const updated = await ops.update({
+    ...first,
+    retryCount: 1,
+    resources: [result(1), result(2, "Running"), { key: "batch/Job/one/migrate", kind: "Job", namespace: "one", name: "migrate", action: "hook", phase: "PreSync", status: "Succeeded" }],
+  });
   assert.deepEqual(updated.counts, { Synced: 1, Running: 1, Succeeded: 1 });
   const running = await ops.running("one");
   assert.equal(running?.id, first.id);
@@ -196,7 +218,7 @@ test("a large list of resource results (over the 400 KB item limit) round-trips;
   const back = await ops.get("big", op.id);
   assert.equal(back?.resources.length, bigger.length);
   assert.deepEqual(back?.resources.slice(0, 5000), bigger.slice(0, 5000));
-  assert.equal(back?.resources[5000]!.message!.length, MAX_RESOURCE_MESSAGE);
+  assert.equal(back!.resources[5000]!.message!.length, MAX_RESOURCE_MESSAGE);
   assert.match(back!.resources[5000]!.message!, /truncated\)$/);
   assert.deepEqual(back?.counts, { Synced: 3600, SyncFailed: 401, Pruned: 1000 });
   await ops.finish(op, "Failed", "401 resources failed");
@@ -206,14 +228,29 @@ test("a large list of resource results (over the 400 KB item limit) round-trips;
   assert.equal(summary.resourceTotal, bigger.length);
   // one set of parts is left: the first version was removed by the update
   const db = documentClient(iso.services.config);
-  const parts = await db.send(new QueryCommand({ TableName: iso.services.config.tables.operations, KeyConditionExpression: "#c = :c AND begins_with(sk, :p)", ExpressionAttributeNames: { "#c": "cluster" }, ExpressionAttributeValues: { ":c": "big", ":p": "res#" }, ProjectionExpression: "sk" }));
+  const parts = await db.send(
+    new QueryCommand({
+      TableName: iso.services.config.tables.operations,
+      KeyConditionExpression: "#c = :c AND begins_with(sk, :p)",
+      ExpressionAttributeNames: { "#c": "cluster" },
+      ExpressionAttributeValues: { ":c": "big", ":p": "res#" },
+      ProjectionExpression: "sk",
+    }),
+  );
   const versions = new Set((parts.Items ?? []).map((i) => String(i.sk).split("#")[2]));
   assert.equal(versions.size, 1);
   // back to a small list: inline again, parts dropped
   const small = await ops.start({ cluster: "big", revision: sha(2), trigger: { type: "push" }, resources: big });
   await ops.update({ ...small, resources: [result(1)] });
   assert.deepEqual((await ops.get("big", small.id))?.resources, [result(1)]);
-  const left = await db.send(new QueryCommand({ TableName: iso.services.config.tables.operations, KeyConditionExpression: "#c = :c AND begins_with(sk, :p)", ExpressionAttributeNames: { "#c": "cluster" }, ExpressionAttributeValues: { ":c": "big", ":p": `res#${small.id}#` } }));
+  const left = await db.send(
+    new QueryCommand({
+      TableName: iso.services.config.tables.operations,
+      KeyConditionExpression: "#c = :c AND begins_with(sk, :p)",
+      ExpressionAttributeNames: { "#c": "cluster" },
+      ExpressionAttributeValues: { ":c": "big", ":p": `res#${small.id}#` },
+    }),
+  );
   assert.equal(left.Items?.length, 0);
   await ops.finish(small, "Succeeded");
 });
@@ -228,8 +265,13 @@ test("a TTL is set only when configured", async () => {
   const op0 = items.Items!.find((i) => i.sk === `op#${op.id}`)!;
   assert.equal(op0.expiresAt, T0 / 1000 + 3650 * 86400);
   assert.equal(items.Items!.find((i) => i.sk === "succeeded")!.expiresAt, T0 / 1000 + 3650 * 86400);
-  const kept = await db.send(new QueryCommand({ TableName: table, KeyConditionExpression: "#c = :c", ExpressionAttributeNames: { "#c": "cluster" }, ExpressionAttributeValues: { ":c": "hist" }, Limit: 5 }));
-  assert.ok(kept.Items!.every((i) => i.expiresAt === undefined), "default: kept forever");
+  const kept = await db.send(
+    new QueryCommand({ TableName: table, KeyConditionExpression: "#c = :c", ExpressionAttributeNames: { "#c": "cluster" }, ExpressionAttributeValues: { ":c": "hist" }, Limit: 5 }),
+  );
+  assert.ok(
+    kept.Items!.every((i) => i.expiresAt === undefined),
+    "default: kept forever",
+  );
 });
 
 test("converge sync history: a table newest first with counts, -o json, exit 2 on bad input", async () => {

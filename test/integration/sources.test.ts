@@ -20,7 +20,32 @@ let repo: ReturnType<typeof exampleRepo>;
 let handler: Parameters<typeof drain>[2];
 
 const add = (name: string, c: typeof k1, path: string, ns: string, ...extra: string[]) =>
-  main(["node", "converge", "cluster", "add", name, "--repo", repo.url, "--branch", "master", "--path", path, "--namespace", ns, "--kubeconfig", c!.kubeconfig, "--context", c!.context, "--sync", "apply", ...extra], () => {}, () => {});
+  main(
+    [
+      "node",
+      "converge",
+      "cluster",
+      "add",
+      name,
+      "--repo",
+      repo.url,
+      "--branch",
+      "master",
+      "--path",
+      path,
+      "--namespace",
+      ns,
+      "--kubeconfig",
+      c!.kubeconfig,
+      "--context",
+      c!.context,
+      "--sync",
+      "apply",
+      ...extra,
+    ],
+    () => {},
+    () => {},
+  );
 
 before(async () => {
   iso = await isolated("sources");
@@ -32,7 +57,12 @@ before(async () => {
   repo.git("add", "remote-base");
   repo.git("commit", "-q", "-m", "remote base");
   repo.push();
-  for (const [c, ns] of [[k1, "src-kg"], [k2, "src-ss"], [k1, "src-hg"]] as const) kubectl(c!, "create", "namespace", ns);
+  for (const [c, ns] of [
+    [k1, "src-kg"],
+    [k2, "src-ss"],
+    [k1, "src-hg"],
+  ] as const)
+    kubectl(c!, "create", "namespace", ns);
   for (const [name, c, path, ns, ...extra] of [
     ["kustomize-guestbook", k1, "kustomize-guestbook", "src-kg"],
     ["sock-shop", k2, "sock-shop", "src-ss"],
@@ -78,16 +108,28 @@ test("Kustomize and Helm sources render to exactly the objects kubectl kustomize
   const { readTree } = await import("../../shared/reconcile/diff-cluster.js");
   const { parseAllDocuments } = await import("yaml");
   const { execFileSync } = await import("node:child_process");
-  const tool = (args: string[], bin: string) => parseAllDocuments(execFileSync(bin, args, { encoding: "utf8" })).map((d) => d.toJS()).filter(Boolean);
+  const tool = (args: string[], bin: string) =>
+    parseAllDocuments(execFileSync(bin, args, { encoding: "utf8" }))
+      .map((d) => d.toJS())
+      .filter(Boolean);
   const cases: [string, string[], string, Parameters<typeof renderSource>[1]][] = [
     ["kustomize-guestbook", ["kustomize", join(repo.work, "kustomize-guestbook")], process.env.CONVERGE_KUBECTL!, { path: "" }],
     ["sock-shop", ["kustomize", join(repo.work, "sock-shop")], process.env.CONVERGE_KUBECTL!, { path: "" }],
     ["helm-guestbook", ["template", "helm-guestbook", join(repo.work, "helm-guestbook"), "--namespace", "prod"], process.env.CONVERGE_HELM!, { path: "", helm: { releaseName: "helm-guestbook" } }],
-    ["helm-guestbook", ["template", "helm-guestbook", join(repo.work, "helm-guestbook"), "--namespace", "prod", "-f", join(repo.work, "helm-guestbook", "values-production.yaml")], process.env.CONVERGE_HELM!, { path: "", helm: { releaseName: "helm-guestbook", valueFiles: ["values-production.yaml"] } }],
+    [
+      "helm-guestbook",
+      ["template", "helm-guestbook", join(repo.work, "helm-guestbook"), "--namespace", "prod", "-f", join(repo.work, "helm-guestbook", "values-production.yaml")],
+      process.env.CONVERGE_HELM!,
+      { path: "", helm: { releaseName: "helm-guestbook", valueFiles: ["values-production.yaml"] } },
+    ],
   ];
   for (const [dir, args, bin, spec] of cases) {
     const ours = await renderSource(readTree(join(repo.work, dir)), spec, { namespace: "prod" });
-    assert.deepEqual(ours.objects.map((o) => o.object), tool(args, bin), `${dir} ${args.join(" ")}`);
+    assert.deepEqual(
+      ours.objects.map((o) => o.object),
+      tool(args, bin),
+      `${dir} ${args.join(" ")}`,
+    );
   }
 });
 
@@ -95,7 +137,8 @@ test("directory include/exclude globs and inline Helm values", async () => {
   const { renderSource } = await import("../../shared/render/source.js");
   const { readTree } = await import("../../shared/reconcile/diff-cluster.js");
   const files = readTree(join(repo.work, "sock-shop", "base"));
-  const names = async (spec: Partial<Parameters<typeof renderSource>[1]>) => (await renderSource(files, { path: "", ...spec }, { namespace: "x" })).objects.map((o) => `${o.object.kind}/${o.object.metadata.name}`).sort();
+  const names = async (spec: Partial<Parameters<typeof renderSource>[1]>) =>
+    (await renderSource(files, { path: "", ...spec }, { namespace: "x" })).objects.map((o) => `${o.object.kind}/${o.object.metadata.name}`).sort();
   assert.deepEqual(await names({ include: "carts-*" }), ["Deployment/carts", "Deployment/carts-db", "Service/carts", "Service/carts-db"]);
   assert.equal((await names({ exclude: "*-svc.yaml" })).length, 15);
   const helm = await renderSource(readTree(join(repo.work, "helm-guestbook")), { path: "", helm: { releaseName: "hg", values: "replicaCount: 3\n" } }, { namespace: "x" });
@@ -106,21 +149,33 @@ test("directory include/exclude globs and inline Helm values", async () => {
 test("converge cluster update overrides the source and keeps the status", async () => {
   const before = (await iso.services.clusters.get("helm-guestbook"))!;
   let out = "";
-  const code = await main(["node", "converge", "cluster", "update", "helm-guestbook", "--type", "directory", "--interval", "10m"], (s) => (out += s), (s) => (out += s));
+  const code = await main(
+    ["node", "converge", "cluster", "update", "helm-guestbook", "--type", "directory", "--interval", "10m"],
+    (s) => (out += s),
+    (s) => (out += s),
+  );
   assert.equal(code, 0, out);
   const after = (await iso.services.clusters.get("helm-guestbook"))!;
   assert.equal(after.spec.source.type, "directory");
   assert.equal(after.spec.intervalSeconds, 600);
   assert.deepEqual(after.spec.source.helm, before.spec.source.helm, "other settings kept");
   assert.deepEqual(after.status, before.status);
-  const bad = await main(["node", "converge", "cluster", "update", "helm-guestbook", "--path", "../x"], () => {}, () => {});
+  const bad = await main(
+    ["node", "converge", "cluster", "update", "helm-guestbook", "--path", "../x"],
+    () => {},
+    () => {},
+  );
   assert.equal(bad, 2);
   assert.equal((await iso.services.clusters.get("helm-guestbook"))!.spec.source.path, "helm-guestbook", "nothing written");
 });
 
 test("converge render prints what the reconcile renders, offline", async () => {
   let out = "";
-  const code = await main(["node", "converge", "render", join(repo.work, "kustomize-guestbook")], (s) => (out += s + "\n"), () => {});
+  const code = await main(
+    ["node", "converge", "render", join(repo.work, "kustomize-guestbook")],
+    (s) => (out += `${s}\n`),
+    () => {},
+  );
   assert.equal(code, 0);
   assert.deepEqual(out.match(/^kind: \w+/gm)?.sort(), ["kind: Deployment", "kind: Service"]);
   assert.match(out, /name: kustomize-guestbook-ui/);
@@ -128,7 +183,13 @@ test("converge render prints what the reconcile renders, offline", async () => {
 
 test("a Kustomize base climbing out of the repository is refused before kustomize runs", async () => {
   const files = [{ path: "apps/dev/kustomization.yaml", content: "resources:\n- ../../../../outside-base\n" }];
-  await assert.rejects(renderSource(files, { path: "apps/dev", type: "kustomize" }, { namespace: "default" }), /apps\/dev\/kustomization\.yaml:1: .*\.\.\/\.\.\/\.\.\/\.\.\/outside-base \(leaves the repository\)/);
-  const inside = [{ path: "apps/dev/kustomization.yaml", content: "resources:\n- ../../base\n" }, { path: "base/kustomization.yaml", content: "resources:\n- /etc/passwd-dir\n" }];
+  await assert.rejects(
+    renderSource(files, { path: "apps/dev", type: "kustomize" }, { namespace: "default" }),
+    /apps\/dev\/kustomization\.yaml:1: .*\.\.\/\.\.\/\.\.\/\.\.\/outside-base \(leaves the repository\)/,
+  );
+  const inside = [
+    { path: "apps/dev/kustomization.yaml", content: "resources:\n- ../../base\n" },
+    { path: "base/kustomization.yaml", content: "resources:\n- /etc/passwd-dir\n" },
+  ];
   await assert.rejects(renderSource(inside, { path: "apps/dev", type: "kustomize" }, { namespace: "default" }), /base\/kustomization\.yaml: \/etc\/passwd-dir \(leaves the repository\)/);
 });

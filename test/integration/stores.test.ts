@@ -37,7 +37,9 @@ test("clusters: get, paginated list of all, and tracking repo+branch through the
   }
   assert.equal(seen.size, 25);
   const tracking = await s.trackingRepo("git@github.com:acme/deploy", "main");
-  const expected = Array.from({ length: 25 }, (_, i) => i).filter((i) => i % 2 === 1 && i % 3 !== 0).map((i) => `c-${String(i).padStart(2, "0")}`);
+  const expected = Array.from({ length: 25 }, (_, i) => i)
+    .filter((i) => i % 2 === 1 && i % 3 !== 0)
+    .map((i) => `c-${String(i).padStart(2, "0")}`);
   assert.deepEqual(tracking.map((c) => c.name).sort(), expected);
   assert.equal((await s.get("c-01"))?.spec.source.repoUrl, "https://github.com/Acme/Deploy.git");
   await s.remove("c-01");
@@ -47,7 +49,11 @@ test("clusters: get, paginated list of all, and tracking repo+branch through the
 
 test("desired snapshots: content-addressed, written once, split under the 400 KB item limit, read back exactly", async () => {
   const key = snapshotKey({ repoUrl: "https://github.com/acme/deploy", revision: "a".repeat(40), path: "apps", options: { type: "directory", recursive: true } });
-  assert.equal(key, snapshotKey({ repoUrl: "git@github.com:ACME/deploy.git", revision: "a".repeat(40), path: "apps", options: { recursive: true, type: "directory" } }), "URL form and option order do not matter");
+  assert.equal(
+    key,
+    snapshotKey({ repoUrl: "git@github.com:ACME/deploy.git", revision: "a".repeat(40), path: "apps", options: { recursive: true, type: "directory" } }),
+    "URL form and option order do not matter",
+  );
   // incompressible content so the blob really needs several parts
   const objects = Array.from({ length: 40 }, (_, i) => ({
     object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `cm-${i}`, namespace: "default" }, data: { blob: randomBytes(20_000).toString("base64") } },
@@ -65,18 +71,44 @@ test("desired snapshots: content-addressed, written once, split under the 400 KB
 
 test("drift events: by cluster and time, by resource across clusters, by time across all clusters", async () => {
   const ev = (cluster: string, at: string, name: string, to: DriftEvent["to"]): DriftEvent => ({
-    cluster, at, resource: `apps/Deployment/default/${name}`, apiVersion: "apps/v1", kind: "Deployment", namespace: "default", name, from: "Synced", to, paths: to === "Modified" ? ["spec.replicas"] : [], revision: "b".repeat(40),
+    cluster,
+    at,
+    resource: `apps/Deployment/default/${name}`,
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    namespace: "default",
+    name,
+    from: "Synced",
+    to,
+    paths: to === "Modified" ? ["spec.replicas"] : [],
+    revision: "b".repeat(40),
   });
   const t = (h: number) => new Date(Date.UTC(2026, 10, 22, h)).toISOString();
   await iso.services.events.put([ev("east", t(1), "web", "Modified"), ev("west", t(2), "web", "Modified"), ev("east", t(23), "api", "Missing"), ev("east", t(3), "web", "Synced")]);
   await iso.services.events.put([ev("east", t(1), "web", "Modified")]); // a redelivered reconcile writes the same key again
   const east = await iso.services.events.byCluster("east");
-  assert.deepEqual(east.map((e) => [e.at, e.name, e.to]), [[t(1), "web", "Modified"], [t(3), "web", "Synced"], [t(23), "api", "Missing"]]);
-  assert.deepEqual((await iso.services.events.byCluster("east", t(2))).map((e) => e.at), [t(3), t(23)]);
+  assert.deepEqual(
+    east.map((e) => [e.at, e.name, e.to]),
+    [
+      [t(1), "web", "Modified"],
+      [t(3), "web", "Synced"],
+      [t(23), "api", "Missing"],
+    ],
+  );
+  assert.deepEqual(
+    (await iso.services.events.byCluster("east", t(2))).map((e) => e.at),
+    [t(3), t(23)],
+  );
   const web = await iso.services.events.byResource("apps/Deployment/default/web");
-  assert.deepEqual(web.map((e) => `${e.cluster}@${e.at}`), [`east@${t(1)}`, `west@${t(2)}`, `east@${t(3)}`]);
+  assert.deepEqual(
+    web.map((e) => `${e.cluster}@${e.at}`),
+    [`east@${t(1)}`, `west@${t(2)}`, `east@${t(3)}`],
+  );
   const all = await iso.services.events.since(t(2), new Date(Date.UTC(2026, 10, 23, 12)));
-  assert.deepEqual(all.map((e) => e.cluster + e.at), ["west" + t(2), "east" + t(3), "east" + t(23)]);
+  assert.deepEqual(
+    all.map((e) => e.cluster + e.at),
+    [`west${t(2)}`, `east${t(3)}`, `east${t(23)}`],
+  );
 });
 
 test("webhook deliveries: a conditional claim, once", async () => {

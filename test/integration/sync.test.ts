@@ -41,7 +41,11 @@ const history = async (cluster: string) => (await iso.services.operations.histor
 
 async function cli(...args: string[]): Promise<{ code: number; out: string }> {
   let out = "";
-  const code = await main(["node", "converge", ...args], (s) => (out += `${s}\n`), (s) => (out += `${s}\n`));
+  const code = await main(
+    ["node", "converge", ...args],
+    (s) => (out += `${s}\n`),
+    (s) => (out += `${s}\n`),
+  );
   return { code: process.exitCode && code === 0 ? Number(process.exitCode) : code, out };
 }
 
@@ -96,11 +100,18 @@ test("a deleted Deployment is recreated by self-heal; without self-heal it stays
   assert.ok(exists("sync-heal", "deployment/web"));
   const [op] = await history("heal");
   assert.deepEqual(op!.trigger, { type: "self-heal", attempt: 1 });
-  assert.deepEqual(op!.resources.map((r) => `${r.kind}/${r.name} ${r.status}`), ["Deployment/web Synced"], "a selective sync, hooks skipped");
+  assert.deepEqual(
+    op!.resources.map((r) => `${r.kind}/${r.name} ${r.status}`),
+    ["Deployment/web Synced"],
+    "a selective sync, hooks skipped",
+  );
   const plain = await settle("plain");
   assert.equal(plain.status.sync, "OutOfSync");
   assert.equal(exists("sync-plain", "deployment/web"), false);
-  assert.deepEqual(plain.drift.filter((d) => d.state !== "Synced").map((d) => `${d.key} ${d.state}`), ["apps/Deployment/sync-plain/web Missing"]);
+  assert.deepEqual(
+    plain.drift.filter((d) => d.state !== "Synced").map((d) => `${d.key} ${d.state}`),
+    ["apps/Deployment/sync-plain/web Missing"],
+  );
   kubectl(k1!, "-n", "sync-plain", "apply", "-f", join(fixtures, "app.yaml"));
 });
 
@@ -136,13 +147,24 @@ test("a file removed from Git is pruned with --prune, kept and reported Extra wi
   assert.ok((await history("heal"))[0]!.resources.some((r) => r.name === "extra" && r.status === "Pruned"));
   const plain = await settle("plain");
   assert.equal(exists("sync-plain", "configmap/extra"), true);
-  assert.deepEqual(plain.drift.filter((d) => d.state !== "Synced").map((d) => `${d.key} ${d.state}`), ["/ConfigMap/sync-plain/extra Extra"]);
+  assert.deepEqual(
+    plain.drift.filter((d) => d.state !== "Synced").map((d) => `${d.key} ${d.state}`),
+    ["/ConfigMap/sync-plain/extra Extra"],
+  );
 });
 
 test("a failing PreSync hook stops the sync: the Deployment is not changed, the SyncFail hook runs", async () => {
   commit("an unschedulable migration and a new image", () => {
     const hooks = join(repo.work, "sync-app", "hooks.yaml");
-    writeFileSync(hooks, fixture("hooks.yaml").replace("  backoffLimit: 0\n", "  backoffLimit: 0\n  activeDeadlineSeconds: 2\n").replace("      restartPolicy: Never\n      containers:\n      - {name: migrate", "      restartPolicy: Never\n      nodeSelector: {converge.dev/none: none}\n      containers:\n      - {name: migrate"));
+    writeFileSync(
+      hooks,
+      fixture("hooks.yaml")
+        .replace("  backoffLimit: 0\n", "  backoffLimit: 0\n  activeDeadlineSeconds: 2\n")
+        .replace(
+          "      restartPolicy: Never\n      containers:\n      - {name: migrate",
+          "      restartPolicy: Never\n      nodeSelector: {converge.dev/none: none}\n      containers:\n      - {name: migrate",
+        ),
+    );
     const app = join(repo.work, "sync-app", "app.yaml");
     writeFileSync(app, fixture("app.yaml").replace("nginx:1.27", "nginx:1.28"));
   });

@@ -37,7 +37,11 @@ test("the tick enqueues exactly the due clusters and moves them one interval ahe
   const dueA = emf.find((m) => m.Cluster === "due-a")!;
   assert.ok(Number(dueA.IntervalsSinceSuccess) >= 2, "never reconciled: 60 s since registration at a 30 s interval");
   assert.ok(Number(dueA.SecondsSinceLastSuccess) >= 60);
-  assert.equal(emf.some((m) => m.Cluster === "later"), false, "only due clusters");
+  assert.equal(
+    emf.some((m) => m.Cluster === "later"),
+    false,
+    "only due clusters",
+  );
   assert.equal(r.due, 2);
   assert.equal(r.enqueued, 2);
   assert.deepEqual(r.clusters, ["due-a", "due-b"]);

@@ -18,7 +18,15 @@ export function pushPayload(repoUrl: string, branch: string, before: string, aft
   copy.before = before;
   copy.after = after;
   copy.deleted = false;
-  copy.repository = { ...copy.repository, name, full_name: `local/${name}`, clone_url: repoUrl, html_url: repoUrl.replace(/\.git$/, ""), git_url: repoUrl.replace(/^https?:/, "git:"), ssh_url: `git@127.0.0.1:${name}.git` };
+  copy.repository = {
+    ...copy.repository,
+    name,
+    full_name: `local/${name}`,
+    clone_url: repoUrl,
+    html_url: repoUrl.replace(/\.git$/, ""),
+    git_url: repoUrl.replace(/^https?:/, "git:"),
+    ssh_url: `git@127.0.0.1:${name}.git`,
+  };
   return copy;
 }
 

@@ -96,7 +96,11 @@ export function exampleRepo(name: string, at?: string): { url: string; work: str
   const stack = stackEnv();
   const bare = join(stack.gitRoot, `${name}.git`);
   execFileSync("git", ["clone", "-q", "--bare", join(stack.gitRoot, "argocd-example-apps.git"), bare]);
-  for (const [k, v] of [["uploadpack.allowAnySHA1InWant", "true"], ["uploadpack.allowReachableSHA1InWant", "true"], ["http.receivepack", "true"]]) {
+  for (const [k, v] of [
+    ["uploadpack.allowAnySHA1InWant", "true"],
+    ["uploadpack.allowReachableSHA1InWant", "true"],
+    ["http.receivepack", "true"],
+  ]) {
     execFileSync("git", ["-C", bare, "config", k!, v!]);
   }
   if (at) execFileSync("git", ["-C", bare, "update-ref", "refs/heads/master", at]);
@@ -116,7 +120,7 @@ export function kubectl(cluster: TestCluster, ...args: string[]): string {
 export async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
   const original = process.stdout.write.bind(process.stdout);
   const chunks: string[] = [];
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  process.stdout.write = ((chunk: string | Uint8Array, ..._rest: unknown[]) => {
     chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString());
     return true;
   }) as typeof process.stdout.write;

@@ -44,11 +44,14 @@ const portOpen = (url: string) =>
     s.once("error", () => resolve(false));
   });
 
-before(async () => {
-  const t0 = Date.now();
-  clusters = await startClusters(["kube-test-a", "kube-test-b"], { log: (s) => console.error(`[kube] ${s}`) });
-  console.error(`[kube] 2 clusters in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-}, { timeout: 20 * 60_000 }); // a first run builds Kubernetes (~7 min on 2 cores)
+before(
+  async () => {
+    const t0 = Date.now();
+    clusters = await startClusters(["kube-test-a", "kube-test-b"], { log: (s) => console.error(`[kube] ${s}`) });
+    console.error(`[kube] 2 clusters in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  },
+  { timeout: 20 * 60_000 },
+); // a first run builds Kubernetes (~7 min on 2 cores)
 
 after(async () => {
   await Promise.all(clusters.map((c) => c.stop()));
@@ -60,7 +63,10 @@ after(async () => {
 
 test("two clusters run at once, on distinct 127.0.0.1 ports, each with its own kubeconfig", () => {
   assert.equal(clusters.length, 2);
-  assert.deepEqual(clusters.map((c) => c.name), ["kube-test-a", "kube-test-b"]);
+  assert.deepEqual(
+    clusters.map((c) => c.name),
+    ["kube-test-a", "kube-test-b"],
+  );
   assert.notEqual(clusters[0]!.server, clusters[1]!.server);
   for (const c of clusters) {
     assert.match(c.server, /^https:\/\/127\.0\.0\.1:\d+$/);
@@ -87,7 +93,10 @@ test("a Deployment of 2 nginx replicas becomes available on both clusters", asyn
     // kube-controller-manager made the ReplicaSet, kube-scheduler placed the Pods on the fake nodes
     assert.equal(k(c, ["get", "replicasets", "-n", "default", "-l", "app=web", "-o", "name"]).trim().split("\n").length, 1);
     const nodes = k(c, ["get", "pods", "-n", "default", "-l", "app=web", "-o", "jsonpath={.items[*].spec.nodeName}"]).trim().split(" ");
-    assert.ok(nodes.every((n) => n.startsWith("node-")), `scheduled on kwok nodes: ${nodes.join(", ")}`);
+    assert.ok(
+      nodes.every((n) => n.startsWith("node-")),
+      `scheduled on kwok nodes: ${nodes.join(", ")}`,
+    );
   }
 });
 

@@ -35,7 +35,9 @@ test("the token is k8s-aws-v1. + base64url of a presigned STS GetCallerIdentity 
   // recompute the signature from the spec (an empty GET body hashes as sha256(""), as the AWS SDKs presign STS)
   const params = [...q.entries()].filter(([k]) => k !== "X-Amz-Signature").sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const canonicalQuery = params.map(([k, v]) => `${enc(k)}=${enc(v)}`).join("&");
-  const canonicalRequest = ["GET", "/", canonicalQuery, "host:sts.eu-west-1.amazonaws.com", "x-k8s-aws-id:prod-eu-1", "", "host;x-k8s-aws-id", createHash("sha256").update("").digest("hex")].join("\n");
+  const canonicalRequest = ["GET", "/", canonicalQuery, "host:sts.eu-west-1.amazonaws.com", "x-k8s-aws-id:prod-eu-1", "", "host;x-k8s-aws-id", createHash("sha256").update("").digest("hex")].join(
+    "\n",
+  );
   const scope = "20261123/eu-west-1/sts/aws4_request";
   const toSign = ["AWS4-HMAC-SHA256", "20261123T102030Z", scope, createHash("sha256").update(canonicalRequest).digest("hex")].join("\n");
   let key = hmac(`AWS4${credentials.secretAccessKey}`, "20261123");

@@ -17,7 +17,10 @@ test("messages of one group run one after another, in order; groups run concurre
     const g = r.attributes.MessageGroupId!;
     running.set(g, (running.get(g) ?? 0) + 1);
     assert.equal(running.get(g), 1, `two messages of group ${g} never run together`);
-    maxTogether = Math.max(maxTogether, [...running.values()].reduce((x, y) => x + y, 0));
+    maxTogether = Math.max(
+      maxTogether,
+      [...running.values()].reduce((x, y) => x + y, 0),
+    );
     log.push(`start ${r.messageId}`);
     await tick();
     log.push(`end ${r.messageId}`);
@@ -25,7 +28,10 @@ test("messages of one group run one after another, in order; groups run concurre
   });
   running = new Map();
   assert.deepEqual(failed, []);
-  assert.deepEqual(log.filter((l) => l.includes(" a")), ["start a1", "end a1", "start a2", "end a2", "start a3", "end a3"]);
+  assert.deepEqual(
+    log.filter((l) => l.includes(" a")),
+    ["start a1", "end a1", "start a2", "end a2", "start a3", "end a3"],
+  );
   assert.equal(maxTogether, 2, "groups a and b ran at the same time");
 });
 
@@ -42,7 +48,10 @@ test("a failure stops its group: the failed and the later messages are reported,
   );
   assert.deepEqual(failed, ["a2", "a3"], "in batch order");
   assert.ok(!ran.includes("a3"), "a3 is not run after a2 failed");
-  assert.deepEqual(ran.filter((m) => m.startsWith("b")), ["b1", "b2"]);
+  assert.deepEqual(
+    ran.filter((m) => m.startsWith("b")),
+    ["b1", "b2"],
+  );
   assert.deepEqual(errors, ["a2: cluster a unreachable"]);
 });
 
@@ -50,10 +59,14 @@ test("concurrency bounds the groups running at once", async () => {
   let now = 0;
   let max = 0;
   const records = Array.from({ length: 12 }, (_, i) => rec(`m${i}`, `g${i}`));
-  await processFifoBatch(records, async () => {
-    max = Math.max(max, ++now);
-    await tick();
-    now--;
-  }, { concurrency: 3 });
+  await processFifoBatch(
+    records,
+    async () => {
+      max = Math.max(max, ++now);
+      await tick();
+      now--;
+    },
+    { concurrency: 3 },
+  );
   assert.equal(max, 3);
 });

@@ -8,7 +8,8 @@ const o = (apiVersion: string, kind: string, rest: Record<string, unknown>, gene
 const h = (obj: KubeObject | undefined, kind = obj!.kind, apiVersion = obj!.apiVersion) => resourceHealth(kind, apiVersion, obj)?.status;
 
 test("Deployment: Healthy when rolled out; Progressing while rolling; Degraded past its deadline; Suspended when paused", () => {
-  const dep = (spec: Record<string, unknown>, status: Record<string, unknown>, gen = 1) => o("apps/v1", "Deployment", { spec: { replicas: 2, ...spec }, status: { observedGeneration: 1, ...status } }, gen);
+  const dep = (spec: Record<string, unknown>, status: Record<string, unknown>, gen = 1) =>
+    o("apps/v1", "Deployment", { spec: { replicas: 2, ...spec }, status: { observedGeneration: 1, ...status } }, gen);
   assert.equal(h(dep({}, { replicas: 2, updatedReplicas: 2, availableReplicas: 2 })), "Healthy");
   assert.equal(h(dep({}, { replicas: 2, updatedReplicas: 1, availableReplicas: 1 })), "Progressing");
   assert.equal(h(dep({}, { replicas: 3, updatedReplicas: 2, availableReplicas: 2 })), "Progressing", "old replicas pending termination");
@@ -46,7 +47,19 @@ test("Service (LoadBalancer), Ingress, PVC, Job, CronJob, HPA, APIService, CRD",
   assert.equal(h(o("batch/v1", "Job", { spec: { suspend: true }, status: {} })), "Suspended");
   assert.equal(h(o("batch/v1", "CronJob", { spec: { suspend: true } })), "Suspended");
   assert.equal(h(o("autoscaling/v2", "HorizontalPodAutoscaler", { status: { conditions: [{ type: "ScalingActive", status: "False", reason: "FailedGetResourceMetric" }] } })), "Degraded");
-  assert.equal(h(o("autoscaling/v2", "HorizontalPodAutoscaler", { status: { conditions: [{ type: "AbleToScale", status: "True" }, { type: "ScalingActive", status: "True" }] } })), "Healthy");
+  assert.equal(
+    h(
+      o("autoscaling/v2", "HorizontalPodAutoscaler", {
+        status: {
+          conditions: [
+            { type: "AbleToScale", status: "True" },
+            { type: "ScalingActive", status: "True" },
+          ],
+        },
+      }),
+    ),
+    "Healthy",
+  );
   assert.equal(h(o("apiregistration.k8s.io/v1", "APIService", { status: { conditions: [{ type: "Available", status: "False", message: "unreachable" }] } })), "Degraded");
   assert.equal(h(o("apiextensions.k8s.io/v1", "CustomResourceDefinition", { status: { conditions: [{ type: "Established", status: "True" }] } })), "Healthy");
 });

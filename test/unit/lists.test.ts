@@ -64,9 +64,7 @@ describe("lists follow the schema's list type", () => {
   test("a changed subPath is reported at the mount's key, once", () => {
     const live = copy(TWO_MOUNTS);
     container(live).volumeMounts[1]!.subPath = "other.conf";
-    assert.deepEqual(diffObject(TWO_MOUNTS, live).changes, [
-      { path: "spec.template.spec.containers[name=app].volumeMounts[mountPath=/etc/b.conf].subPath", desired: "b.conf", live: "other.conf" },
-    ]);
+    assert.deepEqual(diffObject(TWO_MOUNTS, live).changes, [{ path: "spec.template.spec.containers[name=app].volumeMounts[mountPath=/etc/b.conf].subPath", desired: "b.conf", live: "other.conf" }]);
   });
 
   test("an atomic list (container args) reordered live is drift, by position", () => {
@@ -78,12 +76,18 @@ describe("lists follow the schema's list type", () => {
     );
     const shorter = copy(TWO_MOUNTS);
     container(shorter).args = ["--port", "80"];
-    assert.deepEqual(diffObject(TWO_MOUNTS, shorter).changes.map((c) => c.path), ["spec.template.spec.containers[name=app].args"]);
+    assert.deepEqual(
+      diffObject(TWO_MOUNTS, shorter).changes.map((c) => c.path),
+      ["spec.template.spec.containers[name=app].args"],
+    );
   });
 
   test("a container port edited live is one path: the desired port's key", () => {
     const live = copy(TWO_MOUNTS);
-    container(live).ports = [{ containerPort: 8080, protocol: "TCP" }, { containerPort: 53, protocol: "UDP" }];
+    container(live).ports = [
+      { containerPort: 8080, protocol: "TCP" },
+      { containerPort: 53, protocol: "UDP" },
+    ];
     assert.deepEqual(diffObject(TWO_MOUNTS, live).changes, [{ path: "spec.template.spec.containers[name=app].ports[containerPort=80,protocol=TCP]", desired: { containerPort: 80 } }]);
   });
 });
@@ -110,7 +114,12 @@ const CRD: KubeObject = {
                 properties: {
                   tags: { type: "array", items: { type: "string" }, "x-kubernetes-list-type": "set" },
                   steps: { type: "array", items: { type: "string" } },
-                  slots: { type: "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["zone", "index"], items: { type: "object", properties: { zone: { type: "string" }, index: { type: "integer" }, size: { type: "integer" } } } },
+                  slots: {
+                    type: "array",
+                    "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["zone", "index"],
+                    items: { type: "object", properties: { zone: { type: "string" }, index: { type: "integer" }, size: { type: "integer" } } },
+                  },
                 },
               },
             },
@@ -120,7 +129,19 @@ const CRD: KubeObject = {
     ],
   },
 };
-const WIDGET: KubeObject = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w", namespace: "default" }, spec: { tags: ["a", "b", "c"], steps: ["build", "test"], slots: [{ zone: "a", index: 1, size: 3 }, { zone: "b", index: 1, size: 4 }] } };
+const WIDGET: KubeObject = {
+  apiVersion: "example.com/v1",
+  kind: "Widget",
+  metadata: { name: "w", namespace: "default" },
+  spec: {
+    tags: ["a", "b", "c"],
+    steps: ["build", "test"],
+    slots: [
+      { zone: "a", index: 1, size: 3 },
+      { zone: "b", index: 1, size: 4 },
+    ],
+  },
+};
 
 describe("custom resources follow their CRD's schema", () => {
   const schemas = schemasFor([], [CRD]);
@@ -141,18 +162,59 @@ describe("custom resources follow their CRD's schema", () => {
   });
 
   test("a set reordered live is not drift; a member gone is, at its value", () => {
-    assert.equal(diffObject(WIDGET, live((s) => s.tags.reverse()), schemas).state, "Synced");
-    assert.deepEqual(diffObject(WIDGET, live((s) => (s.tags = ["c", "a"])), schemas).changes, [{ path: 'spec.tags[value="b"]', desired: "b" }]);
+    assert.equal(
+      diffObject(
+        WIDGET,
+        live((s) => s.tags.reverse()),
+        schemas,
+      ).state,
+      "Synced",
+    );
+    assert.deepEqual(
+      diffObject(
+        WIDGET,
+        live((s) => (s.tags = ["c", "a"])),
+        schemas,
+      ).changes,
+      [{ path: 'spec.tags[value="b"]', desired: "b" }],
+    );
   });
 
   test("an atomic list reordered live is drift; a map list reordered is not", () => {
-    assert.deepEqual(diffObject(WIDGET, live((s) => s.steps.reverse()), schemas).changes.map((c) => c.path), ["spec.steps[0]", "spec.steps[1]"]);
-    assert.equal(diffObject(WIDGET, live((s) => s.slots.reverse()), schemas).state, "Synced");
-    assert.deepEqual(diffObject(WIDGET, live((s) => (s.slots[1]!.size = 5)), schemas).changes.map((c) => c.path), ["spec.slots[index=1,zone=b].size"]);
+    assert.deepEqual(
+      diffObject(
+        WIDGET,
+        live((s) => s.steps.reverse()),
+        schemas,
+      ).changes.map((c) => c.path),
+      ["spec.steps[0]", "spec.steps[1]"],
+    );
+    assert.equal(
+      diffObject(
+        WIDGET,
+        live((s) => s.slots.reverse()),
+        schemas,
+      ).state,
+      "Synced",
+    );
+    assert.deepEqual(
+      diffObject(
+        WIDGET,
+        live((s) => (s.slots[1]!.size = 5)),
+        schemas,
+      ).changes.map((c) => c.path),
+      ["spec.slots[index=1,zone=b].size"],
+    );
   });
 
   test("without its CRD, every list of a custom resource is atomic", () => {
-    assert.deepEqual(diffObject(WIDGET, live((s) => s.tags.reverse())).changes.map((c) => c.path), ["spec.tags[0]", "spec.tags[2]"]);
+    assert.deepEqual(
+      diffObject(
+        WIDGET,
+        live((s) => s.tags.reverse()),
+      ).changes.map((c) => c.path),
+      ["spec.tags[0]", "spec.tags[2]"],
+    );
   });
 });
 
@@ -167,7 +229,10 @@ describe("zero values and Secrets", () => {
     Object.assign(container(live), { readinessProbe: { httpGet: { path: "/", port: 80 } } });
     assert.deepEqual(diffObject(desired, live).changes, []);
     container(live).volumeMounts[0]!.subPath = "x";
-    assert.deepEqual(diffObject(desired, live).changes.map((c) => c.path), ["spec.template.spec.containers[name=app].volumeMounts[mountPath=/etc/a.conf].subPath"]);
+    assert.deepEqual(
+      diffObject(desired, live).changes.map((c) => c.path),
+      ["spec.template.spec.containers[name=app].volumeMounts[mountPath=/etc/a.conf].subPath"],
+    );
   });
 
   test("a non-zero value against an absent field is drift", () => {
@@ -199,7 +264,10 @@ describe("hooks and Argo CD's compare and sync options", () => {
       [{ "helm.sh/hook": "pre-rollback" }, { role: "dropped" }],
       [{ "argocd.argoproj.io/hook": "PreSync,SyncFail" }, { role: "hook", phases: ["PreSync", "SyncFail"] }],
       [{ "argocd.argoproj.io/hook": "Skip" }, { role: "skip" }],
-      [{ "argocd.argoproj.io/hook": "PostSync", "helm.sh/hook": "pre-install" }, { role: "hook", phases: ["PostSync"] }],
+      [
+        { "argocd.argoproj.io/hook": "PostSync", "helm.sh/hook": "pre-install" },
+        { role: "hook", phases: ["PostSync"] },
+      ],
     ];
     for (const [annotations, want] of cases) assert.deepEqual(objectRole(obj(annotations)), want, JSON.stringify(annotations));
   });
@@ -207,8 +275,14 @@ describe("hooks and Argo CD's compare and sync options", () => {
   test("splitHooks keeps hooks and Skip objects apart and drops test hooks", () => {
     const all = [obj({}, "a"), obj({ "helm.sh/hook": "pre-install" }, "b"), obj({ "helm.sh/hook": "test" }, "c"), obj({ "argocd.argoproj.io/hook": "Skip" }, "d")].map((object) => ({ object }));
     const { resources, hooks } = splitHooks(all);
-    assert.deepEqual(resources.map((r) => r.object.metadata.name), ["a"]);
-    assert.deepEqual(hooks.map((r) => r.object.metadata.name), ["b", "d"]);
+    assert.deepEqual(
+      resources.map((r) => r.object.metadata.name),
+      ["a"],
+    );
+    assert.deepEqual(
+      hooks.map((r) => r.object.metadata.name),
+      ["b", "d"],
+    );
   });
 
   test("a live hook is never Extra; IgnoreExtraneous is not reported; Prune=false is Extra, flagged", () => {

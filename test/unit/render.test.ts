@@ -45,10 +45,10 @@ after(() => rmSync(clone, { recursive: true, force: true }));
 describe("the example repository", () => {
   test("guestbook: its Deployment and Service, with file and line", () => {
     const r = renderDirectory(filesUnder("guestbook"), { path: "guestbook" });
-    assert.deepEqual(r.objects.map((o) => `${o.object.apiVersion} ${o.object.kind}/${o.object.metadata.name} @${o.source.file}:${o.source.line}`), [
-      "apps/v1 Deployment/guestbook-ui @guestbook/guestbook-ui-deployment.yaml:1",
-      "v1 Service/guestbook-ui @guestbook/guestbook-ui-svc.yaml:1",
-    ]);
+    assert.deepEqual(
+      r.objects.map((o) => `${o.object.apiVersion} ${o.object.kind}/${o.object.metadata.name} @${o.source.file}:${o.source.line}`),
+      ["apps/v1 Deployment/guestbook-ui @guestbook/guestbook-ui-deployment.yaml:1", "v1 Service/guestbook-ui @guestbook/guestbook-ui-svc.yaml:1"],
+    );
     assert.deepEqual(r.warnings, []);
   });
 
@@ -60,7 +60,10 @@ describe("the example repository", () => {
     const kinds: Record<string, number> = {};
     for (const o of r.objects) kinds[o.object.kind] = (kinds[o.object.kind] ?? 0) + 1;
     assert.deepEqual(kinds, { Deployment: 14, Ingress: 1, Service: 14 });
-    assert.ok(r.objects.every((o) => o.source.line === 2), "every file starts with ---, the object on line 2");
+    assert.ok(
+      r.objects.every((o) => o.source.line === 2),
+      "every file starts with ---, the object on line 2",
+    );
     assert.deepEqual(r.warnings, []);
     // one of its files has CRLF line ends; it parses all the same
     assert.ok(files.some((f) => f.content.includes("\r\n")));
@@ -101,19 +104,32 @@ describe("crafted input", () => {
     const r = renderDirectory(
       [
         { path: "m/multi.yaml", content: `# header\n---\n# nothing here\n---\n${cm("one")}---\n\n---\n${cm("two")}...\n` },
-        { path: "m/list.json", content: JSON.stringify({ apiVersion: "v1", kind: "List", items: [{ apiVersion: "v1", kind: "Secret", metadata: { name: "s" } }, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "sa" } }] }, null, 2) },
-        { path: "m/pods.yaml", content: "apiVersion: v1\nkind: PodList\nmetadata: {}\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p1}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p2}\n" },
+        {
+          path: "m/list.json",
+          content: JSON.stringify(
+            {
+              apiVersion: "v1",
+              kind: "List",
+              items: [
+                { apiVersion: "v1", kind: "Secret", metadata: { name: "s" } },
+                { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "sa" } },
+              ],
+            },
+            null,
+            2,
+          ),
+        },
+        {
+          path: "m/pods.yaml",
+          content: "apiVersion: v1\nkind: PodList\nmetadata: {}\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p1}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p2}\n",
+        },
       ],
       { path: "m" },
     );
-    assert.deepEqual(r.objects.map((o) => `${o.object.kind}/${o.object.metadata.name}@${o.source.file}:${o.source.line}`), [
-      "Secret/s@m/list.json:5",
-      "ServiceAccount/sa@m/list.json:12",
-      "ConfigMap/one@m/multi.yaml:5",
-      "ConfigMap/two@m/multi.yaml:12",
-      "Pod/p1@m/pods.yaml:5",
-      "Pod/p2@m/pods.yaml:8",
-    ]);
+    assert.deepEqual(
+      r.objects.map((o) => `${o.object.kind}/${o.object.metadata.name}@${o.source.file}:${o.source.line}`),
+      ["Secret/s@m/list.json:5", "ServiceAccount/sa@m/list.json:12", "ConfigMap/one@m/multi.yaml:5", "ConfigMap/two@m/multi.yaml:12", "Pod/p1@m/pods.yaml:5", "Pod/p2@m/pods.yaml:8"],
+    );
     assert.deepEqual(r.warnings, []);
   });
 
@@ -127,7 +143,10 @@ describe("crafted input", () => {
       ],
       { path: "h" },
     );
-    assert.deepEqual(r.objects.map((o) => o.object.metadata.name), ["ok"]);
+    assert.deepEqual(
+      r.objects.map((o) => o.object.metadata.name),
+      ["ok"],
+    );
     assert.deepEqual(r.warnings, [
       "h/list.yaml:1: skipped: a sequence is not a Kubernetes object",
       "h/scalar.yaml:2: skipped: a scalar is not a Kubernetes object",
@@ -137,7 +156,13 @@ describe("crafted input", () => {
 
   test("a YAML syntax error fails the render with the file, line and column", () => {
     const e = renderError(() =>
-      renderDirectory([{ path: "g/ok.yaml", content: cm("ok") }, { path: "g/broken.yaml", content: `${cm("fine")}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\n data: [unclosed\n` }], { path: "g" }),
+      renderDirectory(
+        [
+          { path: "g/ok.yaml", content: cm("ok") },
+          { path: "g/broken.yaml", content: `${cm("fine")}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\n data: [unclosed\n` },
+        ],
+        { path: "g" },
+      ),
     );
     assert.equal(e.file, "g/broken.yaml");
     assert.equal(e.line, 10);
@@ -157,7 +182,12 @@ describe("crafted input", () => {
 
   test("an alias bomb is refused instead of expanding", () => {
     const levels = ["a: &a [x,x,x,x,x,x,x,x,x]"];
-    for (let i = 1; i < 9; i++) levels.push(`${"abcdefghi"[i]}: &${"abcdefghi"[i]} [${Array(9).fill(`*${"abcdefghi"[i - 1]}`).join(",")}]`);
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `${"abcdefghi"[i]}: &${"abcdefghi"[i]} [${Array(9)
+          .fill(`*${"abcdefghi"[i - 1]}`)
+          .join(",")}]`,
+      );
     const bomb = `${cm("bomb")}data:\n${levels.map((l) => `  ${l}`).join("\n")}\n`;
     const t0 = Date.now();
     const e = renderError(() => renderDirectory([{ path: "x/bomb.yaml", content: bomb }], { path: "x" }));
@@ -170,16 +200,50 @@ describe("crafted input", () => {
   });
 
   test("the same object twice fails the render naming both places", () => {
-    const e = renderError(() => renderDirectory([{ path: "d/a.yaml", content: cm("dup", "  namespace: ns\n") }, { path: "d/b.yaml", content: `${cm("other")}---\n${cm("dup", "  namespace: ns\n")}` }], { path: "d" }));
+    const e = renderError(() =>
+      renderDirectory(
+        [
+          { path: "d/a.yaml", content: cm("dup", "  namespace: ns\n") },
+          { path: "d/b.yaml", content: `${cm("other")}---\n${cm("dup", "  namespace: ns\n")}` },
+        ],
+        { path: "d" },
+      ),
+    );
     assert.equal(e.message, "d/b.yaml:6: duplicate object ConfigMap ns/dup, first defined at d/a.yaml:1");
     // same name, other kind or namespace: fine
-    assert.equal(renderDirectory([{ path: "d/a.yaml", content: cm("x", "  namespace: a\n") }, { path: "d/b.yaml", content: cm("x", "  namespace: b\n") }], { path: "d" }).objects.length, 2);
+    assert.equal(
+      renderDirectory(
+        [
+          { path: "d/a.yaml", content: cm("x", "  namespace: a\n") },
+          { path: "d/b.yaml", content: cm("x", "  namespace: b\n") },
+        ],
+        { path: "d" },
+      ).objects.length,
+      2,
+    );
   });
 
   test("scalars resolve as kubectl resolves them (YAML 1.1 via sigs.k8s.io/yaml)", () => {
     const src = `apiVersion: example.com/v1\nkind: Probe\nmetadata: {name: p}\nspec:\n  mode: 0644\n  quoted: "0644"\n  enabled: yes\n  off: off\n  underscored: 1_000\n  hex: 0x1F\n  date: 2001-12-14\n  time: 12:30\n  float: .5\n  nothing: ~\n  dot: .\n  .: {}\n  eight: 08\n  upperHex: 0X1F\n  big: 1e400\n  1e6: float key\n`;
     const spec = renderDirectory([{ path: "s/x.yaml", content: src }], { path: "s" }).objects[0]!.object.spec;
-    assert.deepEqual(spec, { mode: 420, quoted: "0644", enabled: true, false: false, underscored: 1000, hex: 31, date: "2001-12-14", time: "12:30", float: 0.5, nothing: null, dot: ".", ".": {}, eight: 8, upperHex: 31, big: "1e400", "1e+06": "float key" });
+    assert.deepEqual(spec, {
+      mode: 420,
+      quoted: "0644",
+      enabled: true,
+      false: false,
+      underscored: 1000,
+      hex: 31,
+      date: "2001-12-14",
+      time: "12:30",
+      float: 0.5,
+      nothing: null,
+      dot: ".",
+      ".": {},
+      eight: 8,
+      upperHex: 31,
+      big: "1e400",
+      "1e+06": "float key",
+    });
     const inf = renderError(() => renderDirectory([{ path: "s/inf.yaml", content: `${cm("inf")}data:\n  x: .inf\n` }], { path: "s" }));
     assert.equal(inf.line, 6);
   });

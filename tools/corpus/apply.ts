@@ -18,7 +18,10 @@ import { join } from "node:path";
 import { kubectlBinaries } from "../testbed/binaries.js";
 import { plan, type Phase, type PlannedObject } from "./plan.js";
 
-interface Failure { object: string; error: string }
+interface Failure {
+  object: string;
+  error: string;
+}
 
 function kubectl(kubeconfig: string, args: string[], input?: string): { ok: boolean; out: string } {
   const { kubectl: bin } = kubectlBinaries();
@@ -81,15 +84,27 @@ export async function main(argv: string[]): Promise<number> {
     }
     const counts: Partial<Record<Phase, number>> = {};
     for (const phase of ["crd", "main", "webhook"] as const) {
-      counts[phase] = applyPhase(kubeconfig, objs.filter((o) => o.phase === phase), tmp, failures);
+      counts[phase] = applyPhase(
+        kubeconfig,
+        objs.filter((o) => o.phase === phase),
+        tmp,
+        failures,
+      );
       if (phase === "crd") {
         const w = kubectl(kubeconfig, ["wait", "--for", "condition=established", "crd", "--all", "--timeout=120s"]);
         if (!w.ok) failures.push({ object: "CRDs established", error: w.out });
       }
     }
     const hooks = objs.filter((o) => o.phase === "hook").length;
-    console.log(`applied: ${counts.crd} CRDs, ${counts.main} objects, ${counts.webhook} webhook configurations; ` +
-      `skipped ${hooks} Helm hooks; server-side: ${objs.filter((o) => o.serverSide && o.phase !== "hook").map(describe).join(", ") || "none"}`);
+    console.log(
+      `applied: ${counts.crd} CRDs, ${counts.main} objects, ${counts.webhook} webhook configurations; ` +
+        `skipped ${hooks} Helm hooks; server-side: ${
+          objs
+            .filter((o) => o.serverSide && o.phase !== "hook")
+            .map(describe)
+            .join(", ") || "none"
+        }`,
+    );
     for (const f of failures) console.log(`FAILED ${f.object}\n  ${f.error.replace(/\n/g, "\n  ")}`);
     console.log(failures.length ? `${failures.length} failures` : "no failures");
     return failures.length ? 1 : 0;

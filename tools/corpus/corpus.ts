@@ -32,12 +32,12 @@ export function parseManifest(text: string): CorpusObject[] {
   const objs: CorpusObject[] = [];
   for (const d of parseAllDocuments(text)) {
     if (d.errors.length) throw new Error(d.errors[0]!.message);
-    const o = d.toJS() as Record<string, any> | null;
+    const o = d.toJS() as Record<string, unknown> | null;
     if (!o || typeof o !== "object") continue;
-    const md = (o.metadata ?? {}) as Record<string, any>;
+    const md = (o.metadata ?? {}) as { name: string; namespace?: string; annotations?: Record<string, string> };
     objs.push({
-      apiVersion: o.apiVersion,
-      kind: o.kind,
+      apiVersion: String(o.apiVersion),
+      kind: String(o.kind),
       name: md.name,
       namespace: md.namespace,
       hook: Boolean(md.annotations?.["helm.sh/hook"]),
@@ -53,5 +53,3 @@ export function parseManifest(text: string): CorpusObject[] {
 export function readEntry(name: string): string {
   return readFileSync(join(corpusDir, name, "manifest.yaml"), "utf8");
 }
-
-

@@ -58,9 +58,7 @@ export const entries: CorpusEntry[] = [
     commit: "af0a9310bacbaa4636018dfe22c801a6d33a5c43",
     chartPath: "charts/argo-cd",
     // Chart.lock pins redis-ha 4.38.0 (disabled by default, but helm needs it present).
-    vendor: [
-      { repo: "DandyDeveloper/charts", ref: "redis-ha-4.38.0", commit: "2e2539a8960ead2c268f48bdde3b2cdf2b2f1ac8", path: "charts/redis-ha" },
-    ],
+    vendor: [{ repo: "DandyDeveloper/charts", ref: "redis-ha-4.38.0", commit: "2e2539a8960ead2c268f48bdde3b2cdf2b2f1ac8", path: "charts/redis-ha" }],
   },
   {
     name: "velero",

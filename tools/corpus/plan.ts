@@ -11,9 +11,21 @@ export const webhookKinds = new Set(["ValidatingWebhookConfiguration", "Mutating
 
 /** Built-in cluster-scoped kinds (custom resources: the scope their CRD in the corpus declares). */
 export const clusterScopedKinds = new Set([
-  "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration",
-  "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "APIService",
-  "IngressClass", "Namespace", "PriorityClass", "PersistentVolume", "StorageClass", "RuntimeClass", "CSIDriver",
+  "CustomResourceDefinition",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "ValidatingWebhookConfiguration",
+  "MutatingWebhookConfiguration",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
+  "APIService",
+  "IngressClass",
+  "Namespace",
+  "PriorityClass",
+  "PersistentVolume",
+  "StorageClass",
+  "RuntimeClass",
+  "CSIDriver",
 ]);
 
 /**

@@ -12,10 +12,17 @@ const count = (xs: PlannedObject[], f: (o: PlannedObject) => boolean) => xs.filt
 function kindSummary(objs: PlannedObject[]): string {
   const byKind = new Map<string, number>();
   for (const o of objs) byKind.set(o.kind, (byKind.get(o.kind) ?? 0) + 1);
-  return [...byKind].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => (n > 1 ? `${k} ×${n}` : k)).join(", ");
+  return [...byKind]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => (n > 1 ? `${k} ×${n}` : k))
+    .join(", ");
 }
 
-interface Webhook { name: string; failurePolicy?: string; rules?: { apiGroups?: string[]; resources?: string[] }[] }
+interface Webhook {
+  name: string;
+  failurePolicy?: string;
+  rules?: { apiGroups?: string[]; resources?: string[] }[];
+}
 
 export function writeReadme(): void {
   const all = plan();
@@ -29,17 +36,24 @@ export function writeReadme(): void {
     const objs = all.filter((o) => o.entry === e.name);
     const custom = objs.filter(isCustom);
     const version = /^# chart:\s+(\S+)/m;
-    return `| ${e.name} | [${e.repo}](https://github.com/${e.repo}) | \`${e.commit.slice(0, 12)}\` (${e.ref}) | \`${e.chartPath}\` ${chartVersionOf(e.name, version)} | ` +
+    return (
+      `| ${e.name} | [${e.repo}](https://github.com/${e.repo}) | \`${e.commit.slice(0, 12)}\` (${e.ref}) | \`${e.chartPath}\` ${chartVersionOf(e.name, version)} | ` +
       `[values/${e.name}.yaml](../../../tools/corpus/values/${e.name}.yaml) | ${objs.length} | ${count(objs, (o) => o.hook)} | ` +
-      `${count(objs, (o) => o.kind === "CustomResourceDefinition")} | ${custom.length ? kindSummary(custom) : "—"} | ${kb(size(e.name))} | ${kindSummary(objs)} |`;
+      `${count(objs, (o) => o.kind === "CustomResourceDefinition")} | ${custom.length ? kindSummary(custom) : "—"} | ${kb(size(e.name))} | ${kindSummary(objs)} |`
+    );
   });
 
   const serverSide = all.filter((o) => o.serverSide && o.phase !== "hook");
   const hooks = all.filter((o) => o.phase === "hook");
-  const webhookRows = all.filter((o) => o.phase === "webhook").flatMap((o) =>
-    ((o.doc.webhooks ?? []) as Webhook[]).map((w) =>
-      `| ${o.entry} | ${o.kind.replace("WebhookConfiguration", "")} | ${o.name} | ${w.name} | ${w.failurePolicy ?? "Fail"} | ` +
-      `${(w.rules ?? []).map((r) => `${(r.apiGroups ?? []).map((g) => g || "core").join(",")}: ${(r.resources ?? []).join(",")}`).join("; ")} |`));
+  const webhookRows = all
+    .filter((o) => o.phase === "webhook")
+    .flatMap((o) =>
+      ((o.doc.webhooks ?? []) as Webhook[]).map(
+        (w) =>
+          `| ${o.entry} | ${o.kind.replace("WebhookConfiguration", "")} | ${o.name} | ${w.name} | ${w.failurePolicy ?? "Fail"} | ` +
+          `${(w.rules ?? []).map((r) => `${(r.apiGroups ?? []).map((g) => g || "core").join(",")}: ${(r.resources ?? []).join(",")}`).join("; ")} |`,
+      ),
+    );
   const apiServices = all.filter((o) => o.kind === "APIService");
   const otherNamespaces = [...new Set(all.filter((o) => o.targetNamespace && o.targetNamespace !== o.entry).map((o) => `${o.entry} → ${o.targetNamespace}`))];
   const noNamespace = all.filter((o) => o.targetNamespace && !o.namespace);
@@ -79,10 +93,20 @@ Kinds: ${kindSummary(all)}.
 ${rows.join("\n")}
 
 Notes on sources:
-${entries.filter((e) => e.packageAs || e.vendor).map((e) => `- ${e.name}: ${[
-    e.packageAs ? `Chart.yaml carries a placeholder version that the project's release tooling sets; rendered from \`helm package --version ${e.packageAs.version} --app-version ${e.packageAs.appVersion}\`.` : "",
-    e.vendor ? `dependencies vendored into \`charts/\`: ${e.vendor.map((v) => `${v.path} from ${v.repo} \`${v.commit.slice(0, 12)}\` (${v.ref})`).join(", ")}.` : "",
-  ].filter(Boolean).join(" ")}`).join("\n")}
+${entries
+  .filter((e) => e.packageAs || e.vendor)
+  .map(
+    (e) =>
+      `- ${e.name}: ${[
+        e.packageAs
+          ? `Chart.yaml carries a placeholder version that the project's release tooling sets; rendered from \`helm package --version ${e.packageAs.version} --app-version ${e.packageAs.appVersion}\`.`
+          : "",
+        e.vendor ? `dependencies vendored into \`charts/\`: ${e.vendor.map((v) => `${v.path} from ${v.repo} \`${v.commit.slice(0, 12)}\` (${v.ref})`).join(", ")}.` : "",
+      ]
+        .filter(Boolean)
+        .join(" ")}`,
+  )
+  .join("\n")}
 - Charts considered and left out: kyverno (its CRDs alone are ~3.4 MB, and chart 3.9 needs three
   dependencies from other repositories), kube-prometheus-stack (its prometheus-operator CRDs are ~4.7 MB);
   either would push the corpus past its ~8 MB budget.

@@ -61,18 +61,26 @@ function chartVersion(e: CorpusEntry, chartDir: string): string {
 
 /** The recorded capabilities of a Kubernetes API server of that version (see capabilities.ts). */
 function apiVersions(): string[] {
-  return readFileSync(apiVersionsFile, "utf8").split("\n").filter((l) => l && !l.startsWith("#"));
+  return readFileSync(apiVersionsFile, "utf8")
+    .split("\n")
+    .filter((l) => l && !l.startsWith("#"));
 }
 
 /** `helm template` arguments for an entry, the chart reference given. */
 function templateArgs(e: CorpusEntry, chart: string): string[] {
   return [
-    "template", e.name, chart,
-    "--namespace", e.name,
-    "--kube-version", kubeVersion,
-    "--api-versions", apiVersions().join(","),
+    "template",
+    e.name,
+    chart,
+    "--namespace",
+    e.name,
+    "--kube-version",
+    kubeVersion,
+    "--api-versions",
+    apiVersions().join(","),
     "--include-crds",
-    "--values", `tools/corpus/values/${e.name}.yaml`,
+    "--values",
+    `tools/corpus/values/${e.name}.yaml`,
   ];
 }
 

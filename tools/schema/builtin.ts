@@ -18,7 +18,12 @@ export interface BuiltinSchemaFile extends SchemaSet {
 /** Sorts the keys of a JSON value, so the generated file is stable and reviewable. */
 function sorted(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sorted);
-  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }
 

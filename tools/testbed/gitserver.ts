@@ -114,7 +114,11 @@ export function prepareExampleRepo(root: string): string {
   const bundle = exampleBundle();
   if (!existsSync(bundle)) throw new Error(`example repository bundle not found at ${bundle}: the project expects ../shared/fixtures beside it, or set CONVERGE_FIXTURES_DIR`);
   execFileSync("git", ["clone", "-q", "--bare", bundle, bare]);
-  for (const [k, v] of [["uploadpack.allowAnySHA1InWant", "true"], ["uploadpack.allowReachableSHA1InWant", "true"], ["http.receivepack", "true"]] as const) {
+  for (const [k, v] of [
+    ["uploadpack.allowAnySHA1InWant", "true"],
+    ["uploadpack.allowReachableSHA1InWant", "true"],
+    ["http.receivepack", "true"],
+  ] as const) {
     execFileSync("git", ["-C", bare, "config", k, v]);
   }
   return bare;

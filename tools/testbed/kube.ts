@@ -38,7 +38,7 @@ export interface KubeBinaries {
   kwokctl: string;
 }
 
-const stderrLog = (s: string) => void process.stderr.write(s + "\n");
+const stderrLog = (s: string) => void process.stderr.write(`${s}\n`);
 
 /** Runs a command, counting the lines it prints (Go's `-v` prints one per compiled package). */
 function runCounting(cmd: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }, onLine: () => void): Promise<void> {
@@ -91,7 +91,9 @@ export async function ensureKubeBinaries(log: (line: string) => void = stderrLog
   const tmp = mkdtempSync(`${dir}.building-`);
   const t0 = Date.now();
   let packages = 0;
-  log(`building Kubernetes ${KUBERNETES_VERSION} (kube-apiserver, kube-controller-manager, kube-scheduler), etcd ${ETCD_VERSION} and kwok ${KWOK_VERSION} from the Go module proxy into ${dir} (first run only, ~7 minutes on 2 cores)...`);
+  log(
+    `building Kubernetes ${KUBERNETES_VERSION} (kube-apiserver, kube-controller-manager, kube-scheduler), etcd ${ETCD_VERSION} and kwok ${KWOK_VERSION} from the Go module proxy into ${dir} (first run only, ~7 minutes on 2 cores)...`,
+  );
   const timer = setInterval(() => log(`  ... ${packages} packages compiled, ${Math.round((Date.now() - t0) / 1000)} s`), 20_000);
   timer.unref();
   const [major, minor] = KUBERNETES_VERSION.slice(1).split(".");
@@ -105,11 +107,29 @@ export async function ensureKubeBinaries(log: (line: string) => void = stderrLog
       needKube &&
         runCounting(
           "go",
-          ["build", "-v", "-trimpath", "-buildvcs=false", `-ldflags=-s -w ${stamp}`, "-o", `${tmp}/`, "./etcd", "k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager", "k8s.io/kubernetes/cmd/kube-scheduler"],
+          [
+            "build",
+            "-v",
+            "-trimpath",
+            "-buildvcs=false",
+            `-ldflags=-s -w ${stamp}`,
+            "-o",
+            `${tmp}/`,
+            "./etcd",
+            "k8s.io/kubernetes/cmd/kube-apiserver",
+            "k8s.io/kubernetes/cmd/kube-controller-manager",
+            "k8s.io/kubernetes/cmd/kube-scheduler",
+          ],
           { cwd: join(repoRoot, "tools", "kube"), env },
           onLine,
         ),
-      needKwok && runCounting("go", ["install", "-v", "-ldflags=-s -w", `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`, `sigs.k8s.io/kwok/cmd/kwokctl@${KWOK_VERSION}`], { cwd: tmp, env: { ...env, GOBIN: tmp } }, onLine),
+      needKwok &&
+        runCounting(
+          "go",
+          ["install", "-v", "-ldflags=-s -w", `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`, `sigs.k8s.io/kwok/cmd/kwokctl@${KWOK_VERSION}`],
+          { cwd: tmp, env: { ...env, GOBIN: tmp } },
+          onLine,
+        ),
     ]);
     for (const f of [...(needKube ? kubeFiles : []), ...(needKwok ? kwokFiles : [])]) renameSync(join(tmp, f), join(dir, f));
   } finally {
@@ -160,8 +180,7 @@ function execText(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; 
       if (err) {
         const why = err.killed ? `timed out after ${opts.timeoutMs ?? 60_000} ms` : `exit ${err.code}`;
         reject(new Error(`${cmd.split("/").pop()} ${args.join(" ")} failed (${why})\n${readableLog(String(stderr)).slice(-4000)}`));
-      }
-      else resolve(String(stdout));
+      } else resolve(String(stdout));
     });
     if (opts.input !== undefined) child.stdin!.end(opts.input);
   });
@@ -175,7 +194,10 @@ function readableLog(text: string): string {
     .map((line) => {
       try {
         const j = JSON.parse(line) as Record<string, unknown>;
-        return [j.level, j.msg, j.cluster, j.err].filter((x) => x !== undefined).map(String).join(" ");
+        return [j.level, j.msg, j.cluster, j.err]
+          .filter((x) => x !== undefined)
+          .map(String)
+          .join(" ");
       } catch {
         return line;
       }
@@ -332,19 +354,50 @@ async function createCluster(ctx: Ctx, name: string, ports: number[], nodes: num
   const kubectl = (...args: string[]) => execText(ctx.kubectl, ["--kubeconfig", handle.kubeconfig, ...args], { env, timeoutMs: 15_000 });
   try {
     // prettier-ignore
-    await execText(ctx.bin.kwokctl, [
-      "--config", config, "create", "cluster", "--name", name, "--runtime", "binary",
-      "--kubeconfig", handle.kubeconfig, "--wait", `${Math.round(left() / 1000)}s`,
-      "--etcd-binary", ctx.bin.etcd, "--kube-apiserver-binary", ctx.bin.kubeApiserver,
-      "--kube-controller-manager-binary", ctx.bin.kubeControllerManager,
-      "--kube-scheduler-binary", ctx.bin.kubeScheduler, "--kwok-controller-binary", ctx.bin.kwok,
-      "--etcd-port", String(etcd), "--kube-apiserver-port", String(apiserver),
-      "--controller-port", String(kwokController), "--kube-controller-manager-port", String(kcm),
-      "--kube-scheduler-port", String(scheduler),
-    ], { env, timeoutMs: left() });
+    await execText(
+      ctx.bin.kwokctl,
+      [
+        "--config",
+        config,
+        "create",
+        "cluster",
+        "--name",
+        name,
+        "--runtime",
+        "binary",
+        "--kubeconfig",
+        handle.kubeconfig,
+        "--wait",
+        `${Math.round(left() / 1000)}s`,
+        "--etcd-binary",
+        ctx.bin.etcd,
+        "--kube-apiserver-binary",
+        ctx.bin.kubeApiserver,
+        "--kube-controller-manager-binary",
+        ctx.bin.kubeControllerManager,
+        "--kube-scheduler-binary",
+        ctx.bin.kubeScheduler,
+        "--kwok-controller-binary",
+        ctx.bin.kwok,
+        "--etcd-port",
+        String(etcd),
+        "--kube-apiserver-port",
+        String(apiserver),
+        "--controller-port",
+        String(kwokController),
+        "--kube-controller-manager-port",
+        String(kcm),
+        "--kube-scheduler-port",
+        String(scheduler),
+      ],
+      { env, timeoutMs: left() },
+    );
     // kwokctl only logs a readiness timeout; check ourselves
     for (;;) {
-      const ok = await kubectl("get", "--raw", "/readyz").then(() => true, () => false);
+      const ok = await kubectl("get", "--raw", "/readyz").then(
+        () => true,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() > deadline) throw new Error(`API server of ${name} not ready after ${timeoutMs} ms`);
       await sleep(250);
@@ -356,9 +409,15 @@ async function createCluster(ctx: Ctx, name: string, ports: number[], nodes: num
         (out) => out.split("\n").filter((s) => s === "True").length,
         () => 0,
       );
-      const sa = ready >= nodes && (await kubectl("get", "serviceaccount", "default", "-n", "default", "-o", "name").then(() => true, () => false));
+      const sa =
+        ready >= nodes &&
+        (await kubectl("get", "serviceaccount", "default", "-n", "default", "-o", "name").then(
+          () => true,
+          () => false,
+        ));
       if (sa) break;
-      if (Date.now() > deadline) throw new Error(`cluster ${name}: ${ready}/${nodes} nodes Ready${ready >= nodes ? ", no default ServiceAccount (kube-controller-manager not working?)" : ""} after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`cluster ${name}: ${ready}/${nodes} nodes Ready${ready >= nodes ? ", no default ServiceAccount (kube-controller-manager not working?)" : ""} after ${timeoutMs} ms`);
       await sleep(250);
     }
     return handle;

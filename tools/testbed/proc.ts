@@ -60,7 +60,16 @@ function tail(file: string, lines = 30): string {
  * TCP connections (or `readyCheck` is true).
  * @throws Error with the log's tail when the process exits or `timeoutMs` passes first.
  */
-export async function startProcess(o: { name: string; cmd: string; args: string[]; env?: NodeJS.ProcessEnv; cwd?: string; readyPort?: number; readyCheck?: () => Promise<boolean>; timeoutMs?: number }): Promise<Proc> {
+export async function startProcess(o: {
+  name: string;
+  cmd: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  readyPort?: number;
+  readyCheck?: () => Promise<boolean>;
+  timeoutMs?: number;
+}): Promise<Proc> {
   const logFile = join(logDir(), `${o.name}.log`);
   const fd = openSync(logFile, "w");
   const child = spawn(o.cmd, o.args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ["ignore", fd, fd] });

@@ -38,7 +38,14 @@ export async function startServices(o: { workDir: string; log?: (s: string) => v
     throw failed?.reason;
   }
   o.log?.(`DynamoDB Local ${ddb.value.endpoint}, ElasticMQ ${mq.value.endpoint}, Git ${git.value.baseUrl} up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  const base = { AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local", CONVERGE_DYNAMODB_ENDPOINT: ddb.value.endpoint, CONVERGE_SQS_ENDPOINT: mq.value.endpoint, CONVERGE_TABLE_PREFIX: "converge-" };
+  const base = {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    CONVERGE_DYNAMODB_ENDPOINT: ddb.value.endpoint,
+    CONVERGE_SQS_ENDPOINT: mq.value.endpoint,
+    CONVERGE_TABLE_PREFIX: "converge-",
+  };
   await createTables(ddb.value.endpoint, loadConfig(base).tables);
   const { queueUrl } = await createQueue(mq.value.endpoint, "converge-reconcile");
   return {
