@@ -20,6 +20,7 @@ import { diffCluster, diffFiles, type DiffResult } from "../shared/reconcile/dif
 import { resourceReport } from "../shared/diff/report.js";
 import { reconcileDeps } from "../shared/services.js";
 import { reconcileCluster } from "../shared/reconcile/reconcile.js";
+import { syncDryRun, type ManualSyncOptions } from "./sync.js";
 import { installToolLocator } from "./binaries.js";
 import { UsageError } from "./errors.js";
 import { diffLocal, renderLocal, type LocalRenderOptions } from "./local.js";
@@ -181,12 +182,13 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
  * @returns the operation, or undefined when the cluster is in sync (nothing to do).
  * @throws UsageError when the cluster is unknown or cannot sync (Error, Unknown: the message says why).
  */
-async function syncNow(services: Services, cluster: string, progress: (line: string) => void): Promise<OperationRecord | undefined> {
+async function syncNow(services: Services, cluster: string, progress: (line: string) => void, manual: ManualSyncOptions = {}): Promise<OperationRecord | undefined> {
   const deps = reconcileDeps(services);
   const caller = `${userInfo().username}@${hostname()}`;
   const t0 = new Date(Date.now() - 1000).toISOString();
   for (let round = 0; round < 720; round++) {
-    const outcome = await reconcileCluster(deps, { cluster, reason: "manual", caller, enqueuedAt: new Date().toISOString() });
+    const { revision, ...sync } = manual;
+    const outcome = await reconcileCluster(deps, { cluster, reason: "manual", caller, enqueuedAt: new Date().toISOString(), ...(revision ? { revision } : {}), ...(Object.keys(sync).length ? { sync } : {}) });
     if (!outcome) throw new UsageError(`no cluster named ${cluster}`);
     const id = outcome.status.operation?.id;
     if (!id) {
@@ -262,6 +264,8 @@ export async function main(
   installToolLocator();
   let services: Services | undefined;
   const svc = () => (services ??= createServices());
+  /** What main returns after a command that succeeded in running: 1 when `diff` found drift or a sync did not succeed. */
+  let exitCode = 0;
   const program = new Command("converge")
     .description("GitOps drift control for fleets of Kubernetes clusters")
     .enablePositionalOptions()
@@ -465,8 +469,15 @@ export async function main(
     .enablePositionalOptions()
     .option("--cluster <name>", "the cluster to sync")
     .option("--resume", "after converge rollback: follow the branch (or the earlier pin) again, and sync")
-    .action(async (o: { cluster?: string; resume?: boolean }) => {
+    .option("--revision <sha>", "sync this commit instead of the branch head")
+    .option("--prune", "prune objects gone from Git in this sync, whatever the cluster's policy")
+    .option("--resource <Kind/namespace/name...>", "sync only these resources (Kind/name for cluster-scoped ones); hooks are skipped")
+    .option("--dry-run", "print what the sync would apply, prune and run, in order; change nothing")
+    .action(async (o: { cluster?: string; resume?: boolean; revision?: string; prune?: boolean; resource?: string[]; dryRun?: boolean }) => {
       if (!o.cluster) throw new UsageError("converge sync needs --cluster <name> (or a subcommand: history)");
+      if (o.revision && !/^[0-9a-f]{40}$/.test(o.revision)) throw new UsageError("--revision takes a 40-character commit SHA");
+      const manual = { ...(o.revision ? { revision: o.revision } : {}), ...(o.prune ? { prune: true } : {}), ...(o.resource?.length ? { resources: o.resource } : {}) };
+      if (o.dryRun) return void out((await syncDryRun(svc(), o.cluster, manual)).join("\n"));
       if (o.resume) {
         const rec = await svc().clusters.update(o.cluster, (spec) => {
           if (!spec.rollback) throw new UsageError(`${o.cluster} is not rolled back: nothing to resume`);
@@ -475,14 +486,14 @@ export async function main(
         });
         err(`${rec.name} follows ${rec.spec.source.ref ?? `branch ${rec.spec.source.branch}`} again`);
       }
-      const op = await syncNow(svc(), o.cluster, (line) => err(line));
+      const op = await syncNow(svc(), o.cluster, (line) => err(line), manual);
       if (!op) return void out(`${o.cluster} is in sync with Git: nothing to sync`);
       out(
         `${op.phase}: ${op.id} ${op.revision.slice(0, 12)} ${RESULT_STATUSES.filter((r) => op.counts[r])
           .map((r) => `${op.counts[r]} ${r}`)
           .join(", ")}${op.message ? ` — ${op.message}` : ""}`,
       );
-      if (op.phase !== "Succeeded") process.exitCode = 1;
+      if (op.phase !== "Succeeded") exitCode = 1;
     });
   syncOps
     .command("history")
@@ -536,7 +547,7 @@ export async function main(
       if (!op) return void out(`${o.cluster} already matches ${to.slice(0, 12)}; automated sync is paused on it (converge sync --cluster ${o.cluster} --resume follows Git again)`);
       out(`${op.phase}: rolled back ${o.cluster} to ${to.slice(0, 12)} (${op.id})${op.message ? ` — ${op.message}` : ""}`);
       out(`automated sync of ${o.cluster} is paused on that revision; converge sync --cluster ${o.cluster} --resume follows Git again`);
-      if (op.phase !== "Succeeded") process.exitCode = 1;
+      if (op.phase !== "Succeeded") exitCode = 1;
     });
 
   program
@@ -557,7 +568,6 @@ export async function main(
       );
     });
 
-  let exitCode = 0;
   program
     .command("diff")
     .description("show drift now, like kubectl diff: exit 0 in sync, 1 drift found, 2 or more on error")

@@ -154,6 +154,14 @@ export const ClusterSpecSchema = z.object({
   selfHeal: z.boolean().default(false),
   /** With `apply`: delete tracked objects gone from Git (Argo CD's `prune`). */
   prune: z.boolean().default(false),
+  /**
+   * Retries of a failed automated sync (Argo CD's `retry`): at most `limit` (0: none), the wait
+   * `durationSeconds` × `factor`^attempt, at most `maxDurationSeconds`; a newer revision is
+   * synced as usual instead.
+   */
+  retry: z
+    .object({ limit: z.number().int().min(0).max(100), durationSeconds: z.number().int().min(1).default(5), factor: z.number().min(1).default(2), maxDurationSeconds: z.number().int().min(1).default(180) })
+    .default({ limit: 0, durationSeconds: 5, factor: 2, maxDurationSeconds: 180 }),
   /** Sync options (Argo CD's names), for every object; an object's `argocd.argoproj.io/sync-options` win for it. */
   syncOptions: z
     .object({

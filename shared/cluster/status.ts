@@ -41,7 +41,9 @@ export interface ClusterStatus {
   /** Self-heal attempts since the cluster was last Synced, and when the last one started (ISO). */
   selfHeal?: { attempts: number; lastAt: string };
   /** The sync operation running now, with where it resumes. */
-  operation?: { id: string; cursor?: { phase: string; wave: number; sentAt?: number } };
+  operation?: { id: string; cursor?: { phase: string; wave: number; sentAt?: number }; only?: string[] };
+  /** Automatic retries of the failed sync `of` (an operation id) of `revision`: retries so far and when the next may start (ISO). */
+  retry?: { revision: string; of: string; attempts: number; nextAt: string };
   /** Digest of the observed drift state (changes only when some resource's drift changes). */
   observedDigest?: string;
   /** ISO time the last reconcile finished. */

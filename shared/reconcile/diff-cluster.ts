@@ -24,6 +24,8 @@ export interface DiffResult {
   kubeRequests?: number;
   /** The list semantics the comparison used (for the unified diffs). */
   schemas: Schemas;
+  /** The hooks of the revision, placed in their namespaces (a cluster diff only). */
+  hooks?: KubeObject[];
 }
 
 /**
@@ -49,7 +51,12 @@ export async function diffCluster(deps: Pick<ReconcileDeps, "clusters" | "git" |
     const { drift, live, stats } = await inspect(api, objects, scopesOf(objects), { owner: rec.name, ignore: rec.spec.ignoreDifferences, schemas });
     const liveByKey = new Map(live.map((o) => [resourceKey(o), o]));
     for (const d of drift) if (d.state !== "Extra") d.health = resourceHealth(d.kind, d.apiVersion, liveByKey.get(d.key));
-    return { revision: rev, drift, desired: new Map(objects.map((o) => [resourceKey(o), o])), live: liveByKey, stats, kubeRequests: api.client.requests, schemas };
+    const hooks = await placeInNamespaces(
+      api,
+      rendered.hooks.map((d) => d.object),
+      rec.spec.namespace,
+    );
+    return { revision: rev, drift, desired: new Map(objects.map((o) => [resourceKey(o), o])), live: liveByKey, stats, kubeRequests: api.client.requests, schemas, hooks };
   } finally {
     api.client.close();
   }

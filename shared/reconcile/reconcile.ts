@@ -251,6 +251,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
       drift,
       live,
       trigger: triggerOf(task, spec, revision),
+      ...(task.sync ? { manual: task.sync } : {}),
     });
     if (synced.synced) {
       // a CRD applied just now serves its kinds: place and type its custom resources again
@@ -287,7 +288,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     }
     const counts = countsOf(drift, objects.length);
     const inSync = counts.modified + counts.missing + counts.extra === 0;
-    const { appliedRevision, failedRevision, selfHeal, operation } = rec.status;
+    const { appliedRevision, failedRevision, selfHeal, operation, retry } = rec.status;
     const status = withoutUndefined<ClusterStatus>({
       sync: inSync ? "Synced" : "OutOfSync",
       revision,
@@ -299,6 +300,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
       failedRevision,
       selfHeal,
       operation,
+      retry,
       ...synced.status,
       message: synced.message,
       observedDigest: digest,
@@ -376,6 +378,7 @@ function withoutUndefined<T extends object>(o: T): T {
  * newer push) is superseded, so an older revision is never synced over a newer one.
  */
 async function branchRevision(deps: ReconcileDeps, spec: ClusterRecord["spec"], task: ReconcileTask, auth: GitAuth | undefined, log: Log): Promise<string> {
+  if (task.reason === "manual" && task.revision) return task.revision; // converge sync --revision: an explicit choice
   const head = await deps.git.resolveBranch(spec.source.repoUrl, spec.source.branch, auth);
   if (task.revision && task.revision !== head) log.info("push superseded by a newer branch head", { pushed: task.revision, head });
   return head;

@@ -45,6 +45,8 @@ export interface SyncInput {
   live: KubeObject[];
   /** What asked for this reconcile (a push or a tick). */
   trigger: OperationTrigger;
+  /** Options of a manual sync: prune this once, only these resource keys. */
+  manual?: { prune?: boolean; resources?: string[] };
 }
 
 /** What the stage did: objects sent, the status fields it changes, and when to come back for a running operation. */
@@ -64,12 +66,12 @@ const needsSync = (d: ResourceDrift, prune: boolean) => d.state === "Modified" |
 function decide(input: SyncInput, now: number): { start?: OperationTrigger; selective?: boolean; status: Partial<ClusterStatus>; resumeAt?: number; message?: string } {
   const { rec, revision, drift } = input;
   const { spec, status } = rec;
-  const outOfSync = drift.filter((d) => needsSync(d, spec.prune));
+  const outOfSync = drift.filter((d) => needsSync(d, input.manual?.prune ?? spec.prune));
   if (outOfSync.length === 0) return { status: { selfHeal: undefined, ...(status.appliedRevision !== revision ? { appliedRevision: revision } : {}) } };
   if (input.trigger.type === "manual" || input.trigger.type === "rollback") return { start: input.trigger, status: { selfHeal: undefined } };
   if (status.appliedRevision !== revision) {
-    if (status.failedRevision === revision) return { status: {}, message: `the sync of ${revision.slice(0, 12)} failed; not retried automatically (converge sync to retry)` };
-    return { start: input.trigger, status: {} };
+    if (status.failedRevision !== revision) return { start: input.trigger, status: { retry: undefined } };
+    return retryDecision(input, now);
   }
   if (!spec.selfHeal) return { status: {} };
   const attempts = status.selfHeal?.attempts ?? 0;
@@ -79,22 +81,48 @@ function decide(input: SyncInput, now: number): { start?: OperationTrigger; sele
   return { start: { type: "self-heal", attempt: attempts + 1 }, selective: true, status: { selfHeal: { attempts: attempts + 1, lastAt: new Date(now).toISOString() } } };
 }
 
-/** The plan of operation `op` over the input (the same each time it is made for `op`). */
-function planFor(input: SyncInput, op: Pick<OperationRecord, "startedAt" | "trigger" | "revision">, selectiveKeys: Set<string> | undefined) {
+/** Retrying a failed automated sync of the same revision, per the cluster's `retry` policy (its backoff counted from the failure). */
+function retryDecision(input: SyncInput, now: number): ReturnType<typeof decide> {
+  const { revision, rec } = input;
+  const state = rec.status.retry?.revision === revision ? rec.status.retry : undefined;
+  if (!state || state.attempts >= rec.spec.retry.limit) {
+    const tried = state?.attempts ? ` after ${state.attempts} retries` : "";
+    return { status: {}, message: `the sync of ${revision.slice(0, 12)} failed${tried}; not retried automatically (converge sync to retry)` };
+  }
+  const nextAt = Date.parse(state.nextAt);
+  if (nextAt > now) return { status: {}, resumeAt: nextAt };
+  return { start: { type: "retry", of: state.of, attempt: state.attempts + 1 }, status: { retry: { ...state, attempts: state.attempts + 1 } } };
+}
+
+/** The retry state after operation `op` of an automated sync failed (the wait: duration × factor^retries, capped). */
+function afterFailure(spec: SyncInput["rec"]["spec"], previous: SyncInput["rec"]["status"]["retry"], op: Pick<OperationRecord, "id" | "revision">, now: number) {
+  const attempts = previous?.revision === op.revision ? previous.attempts : 0;
+  const wait = Math.min(spec.retry.durationSeconds * spec.retry.factor ** attempts, spec.retry.maxDurationSeconds) * 1000;
+  return { revision: op.revision, of: previous?.revision === op.revision ? previous.of : op.id, attempts, nextAt: new Date(now + wait).toISOString() };
+}
+
+/**
+ * The plan of an operation over a cluster's desired and live state (the same each time it is
+ * made for one operation: its revision and start time name the `generateName` hooks).
+ * `only`: a selective sync of these resource keys (hooks skipped, as Argo CD does).
+ * @returns the plan, and why prune was refused (see `pruneGuard`) if it was.
+ * @throws SyncWaveError (a bad wave annotation), SyncPlanError.
+ */
+export function planOperation(input: Omit<SyncInput, "trigger">, op: Pick<OperationRecord, "startedAt" | "revision"> & { prune: boolean }, only: Set<string> | undefined) {
   const { spec } = input.rec;
   const extra = new Set(input.drift.filter((d) => d.state === "Extra").map((d) => d.key));
   const pruneCandidates = input.live.filter((o) => extra.has(resourceKey(o)));
   const outOfSync = new Set(input.drift.filter((d) => d.state !== "Synced").map((d) => d.key));
-  const guard = spec.prune ? pruneGuard(input.resources.length, input.resources.length + pruneCandidates.length, pruneCandidates.length) : undefined;
+  const guard = op.prune ? pruneGuard(input.resources.length, input.resources.length + pruneCandidates.length, pruneCandidates.length) : undefined;
   const plan = planSync({
     resources: input.resources,
     hooks: input.hooks,
     pruneCandidates,
     options: {
-      prune: spec.prune && !guard,
+      prune: op.prune && !guard,
       pruneLast: spec.syncOptions.pruneLast,
       ...(spec.syncOptions.applyOutOfSyncOnly ? { applyOutOfSyncOnly: outOfSync } : {}),
-      ...(selectiveKeys ? { resources: selectiveKeys } : {}),
+      ...(only ? { resources: only } : {}),
       revision: op.revision,
       startedAt: new Date(op.startedAt),
     },
@@ -118,7 +146,7 @@ export async function syncStage(deps: { operations: OperationStore; log: Log; no
     if (!d.start) return { synced: false, applied: 0, status: { ...d.status, operation: undefined }, resumeAt: d.resumeAt, message: d.message };
     status = d.status;
     try {
-      op = await deps.operations.start({ cluster: rec.name, revision: input.revision, trigger: d.start, prune: rec.spec.prune });
+      op = await deps.operations.start({ cluster: rec.name, revision: input.revision, trigger: d.start, prune: input.manual?.prune ?? rec.spec.prune });
     } catch (err) {
       if (err instanceof OperationInProgressError) return { synced: false, applied: 0, status: {}, message: err.message };
       throw err;
@@ -126,8 +154,8 @@ export async function syncStage(deps: { operations: OperationStore; log: Log; no
     cursor = undefined;
   }
   if (rec.spec.syncOptions.createNamespace) await ensureNamespace(api, rec.spec.namespace);
-  const selective = op.trigger.type === "self-heal" ? new Set(input.drift.filter((d) => needsSync(d, rec.spec.prune)).map((d) => d.key)) : undefined;
-  const { plan, guard } = planFor(input, op, selective);
+  const only = rec.status.operation?.id === op.id ? rec.status.operation.only : op.trigger.type === "self-heal" ? input.drift.filter((d) => needsSync(d, rec.spec.prune)).map((d) => d.key) : selected(input);
+  const { plan, guard } = planOperation(input, { ...op, prune: op.prune ?? rec.spec.prune }, only ? new Set(only) : undefined);
   if (guard) deps.log.warn("prune refused", { cluster: rec.name, reason: guard });
   const progress: SyncProgress = await runSync({ api, owner: rec.name, namespace: rec.spec.namespace, options: rec.spec.syncOptions, now: deps.now }, plan, cursor, op.resources);
   const message = [progress.message, guard && `prune skipped: ${guard}`].filter(Boolean).join("; ") || undefined;
@@ -135,11 +163,13 @@ export async function syncStage(deps: { operations: OperationStore; log: Log; no
   const before = new Set(op.resources.map((r) => `${r.action}|${r.key}|${r.status}`));
   const applied = progress.results.filter((r) => ["Synced", "Pruned", "Running"].includes(r.status) && !before.has(`${r.action}|${r.key}|${r.status}`)).length;
   if (progress.phase === "Running") {
-    return { synced: true, applied, status: { ...status, operation: { id: op.id, cursor: progress.cursor } }, resumeAt: deps.now() + 5_000 };
+    return { synced: true, applied, status: { ...status, operation: { id: op.id, cursor: progress.cursor, ...(only ? { only } : {}) } }, resumeAt: deps.now() + 5_000 };
   }
   await deps.operations.finish(op, progress.phase, message);
-  const automated = op.trigger.type === "push" || op.trigger.type === "tick";
-  const done: Partial<ClusterStatus> = progress.phase === "Succeeded" ? { appliedRevision: op.revision, failedRevision: undefined } : automated ? { failedRevision: op.revision } : {};
+  const automated = op.trigger.type === "push" || op.trigger.type === "tick" || op.trigger.type === "retry";
+  const retry = { ...rec.status.retry, ...status.retry } as ClusterStatus["retry"];
+  const done: Partial<ClusterStatus> =
+    progress.phase === "Succeeded" ? { appliedRevision: op.revision, failedRevision: undefined, retry: undefined } : automated ? { failedRevision: op.revision, retry: afterFailure(rec.spec, retry, op, deps.now()) } : {};
   deps.log.info("sync finished", { cluster: rec.name, operation: op.id, phase: progress.phase, revision: op.revision, message });
   return { synced: true, applied, status: { ...status, ...done, operation: undefined }, message: progress.phase === "Failed" ? `sync failed: ${message}` : undefined };
 }
@@ -148,4 +178,20 @@ export async function syncStage(deps: { operations: OperationStore; log: Log; no
 async function ensureNamespace(api: ResourceApi, name: string): Promise<void> {
   const ns = { apiVersion: "v1", kind: "Namespace", metadata: { name } };
   if (!(await api.get(ns))) await api.apply(ns, { fieldManager: FIELD_MANAGER, force: true });
+}
+
+/**
+ * The resource keys a manual sync's `--resource` selectors name: a full key
+ * (`apps/Deployment/default/web`), `Kind/namespace/name`, or `Kind/name` (cluster-scoped or in
+ * the cluster's namespace); undefined when the sync is not selective.
+ */
+export function selected(input: Pick<SyncInput, "manual" | "resources" | "live" | "rec">): string[] | undefined {
+  const selectors = input.manual?.resources;
+  if (!selectors?.length) return undefined;
+  const keys = [...input.resources, ...input.live].map((o) => resourceKey(o));
+  const short = (k: string) => k.split("/").slice(1);
+  return [...new Set(keys)].filter((k) => {
+    const [kind, ns, name] = short(k);
+    return selectors.some((s) => s === k || s === `${kind}/${ns}/${name}` || (s === `${kind}/${name}` && (!ns || ns === input.rec.spec.namespace)));
+  });
 }

@@ -46,7 +46,7 @@ async function cli(...args: string[]): Promise<{ code: number; out: string }> {
     (s) => (out += `${s}\n`),
     (s) => (out += `${s}\n`),
   );
-  return { code: process.exitCode && code === 0 ? Number(process.exitCode) : code, out };
+  return { code, out };
 }
 
 function commit(message: string, change: () => void): string {
@@ -153,6 +153,25 @@ test("a file removed from Git is pruned with --prune, kept and reported Extra wi
   );
 });
 
+test("converge sync --dry-run prints the plan in order and changes nothing; --prune --resource syncs just that", async () => {
+  const dry = await cli("sync", "--cluster", "plain", "--dry-run", "--prune");
+  assert.equal(dry.code, 0, dry.out);
+  const lines = dry.out.trim().split("\n");
+  assert.match(lines[0]!, /^revision [0-9a-f]{12}: 1 resource\(s\) out of sync$/);
+  const at = (text: string) => lines.findIndex((l) => l.includes(text));
+  assert.ok(at("PreSync wave 0: run hook Job sync-plain/migrate") > 0, dry.out);
+  assert.ok(at("prune ConfigMap sync-plain/extra") > at("PreSync wave 0: run hook Job sync-plain/migrate"), dry.out);
+  assert.ok(at("Sync wave 0: apply Deployment sync-plain/web (in sync)") > 0, dry.out);
+  assert.ok(lines.includes("on failure: run hook ConfigMap sync-plain/sync-failed"), dry.out);
+  assert.ok(exists("sync-plain", "configmap/extra"), "a dry run changes nothing");
+  const pruned = await cli("sync", "--cluster", "plain", "--prune", "--resource", "ConfigMap/extra");
+  assert.equal(pruned.code, 0, pruned.out);
+  const [op] = await history("plain");
+  assert.deepEqual(op!.resources.map((r) => `${r.kind}/${r.name} ${r.status}`), ["ConfigMap/extra Pruned"], "only that resource, hooks skipped");
+  assert.equal(exists("sync-plain", "configmap/extra"), false);
+  assert.equal((await settle("plain")).status.sync, "Synced");
+});
+
 test("a failing PreSync hook stops the sync: the Deployment is not changed, the SyncFail hook runs", async () => {
   commit("an unschedulable migration and a new image", () => {
     const hooks = join(repo.work, "sync-app", "hooks.yaml");
@@ -168,6 +187,16 @@ test("a failing PreSync hook stops the sync: the Deployment is not changed, the 
     const app = join(repo.work, "sync-app", "app.yaml");
     writeFileSync(app, fixture("app.yaml").replace("nginx:1.27", "nginx:1.28"));
   });
+  await iso.services.clusters.add({
+    name: "retry",
+    source: { repoUrl: repo.url, branch: "master", path: "sync-app" },
+    namespace: "sync-retry",
+    access: { type: "kubeconfig", kubeconfig: k1!.kubeconfig, context: k1!.context },
+    intervalSeconds: 300,
+    syncPolicy: "apply",
+    retry: { limit: 2, durationSeconds: 1, factor: 1, maxDurationSeconds: 1 },
+    syncOptions: { createNamespace: true },
+  });
   const out = await settle("heal");
   const [op] = await history("heal");
   assert.equal(op!.phase, "Failed");
@@ -179,6 +208,17 @@ test("a failing PreSync hook stops the sync: the Deployment is not changed, the 
   const again = await settle("heal");
   assert.equal((await history("heal")).length, operations, "the failed revision is not synced again automatically");
   assert.match(again.status.message ?? "", /failed; not retried automatically/);
+  // with a retry policy: retried twice after its backoff, then left alone
+  for (let i = 0; i < 4; i++) {
+    await settle("retry");
+    await new Promise((r) => setTimeout(r, 1100));
+  }
+  const tried = await history("retry");
+  assert.deepEqual(
+    tried.map((o) => `${o.trigger.type}${o.trigger.type === "retry" ? ` ${o.trigger.attempt}` : ""} ${o.phase}`),
+    ["retry 2 Failed", "retry 1 Failed", "tick Failed"],
+  );
+  assert.match((await reconcile("retry"))!.status.message ?? "", /failed after 2 retries; not retried automatically/);
 });
 
 test("an immutable field change fails clearly, and succeeds with Force=true through converge sync", async () => {
