@@ -373,12 +373,14 @@ function withoutUndefined<T extends object>(o: T): T {
 }
 
 /**
- * The revision to reconcile on the tracked branch: the pushed commit while it is still the
- * branch head, else the head. A push task that arrives late (redelivered, or overtaken by a
- * newer push) is superseded, so an older revision is never synced over a newer one.
+ * The revision to reconcile on the tracked branch. A cluster that syncs takes the pushed
+ * commit only while it is still the branch head, else the head: a push task that arrives late
+ * (redelivered, or overtaken by a newer push) is superseded, so an older revision is never
+ * synced over a newer one. A detect-only cluster records the pushed commit as it is (no extra
+ * lookup, so a fleet reconciling one push stays cheap).
  */
 async function branchRevision(deps: ReconcileDeps, spec: ClusterRecord["spec"], task: ReconcileTask, auth: GitAuth | undefined, log: Log): Promise<string> {
-  if (task.reason === "manual" && task.revision) return task.revision; // converge sync --revision: an explicit choice
+  if (task.revision && (task.reason === "manual" || spec.syncPolicy !== "apply")) return task.revision; // converge sync --revision: an explicit choice
   const head = await deps.git.resolveBranch(spec.source.repoUrl, spec.source.branch, auth);
   if (task.revision && task.revision !== head) log.info("push superseded by a newer branch head", { pushed: task.revision, head });
   return head;
