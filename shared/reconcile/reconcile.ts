@@ -239,7 +239,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     let { drift, live } = await inspect(api, objects, scopes, compare);
 
     // 4. sync (policy `apply`): a new revision, self-heal, prune; an operation may span reconciles
-    const synced = await syncStage({ operations: deps.operations, log, now }, api, {
+    const synced = await syncStage({ operations: deps.operations, clusters: deps.clusters, log, now }, api, {
       rec,
       revision,
       resources: objects,

@@ -20,7 +20,9 @@
 import type { KubeObject, ResourceDrift } from "../model.js";
 import { resourceKey } from "../model.js";
 import { FIELD_MANAGER, type ResourceApi } from "../kube/resources.js";
-import type { ClusterRecord } from "../store/clusters.js";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
 import { OperationInProgressError, type OperationRecord, type OperationStore, type OperationTrigger } from "../store/operations.js";
 import type { ClusterStatus } from "../cluster/status.js";
 import { planSync, pruneGuard } from "../sync/plan.js";
@@ -130,15 +132,36 @@ export function planOperation(input: Omit<SyncInput, "trigger">, op: Pick<Operat
   return { plan, guard };
 }
 
+/** How long a sync holds the cluster's lease at most (ms): longer than one reconcile (a Lambda runs 15 minutes at most). */
+export const LEASE_MS = 15 * 60_000;
+
 /**
- * Runs the sync stage for one reconcile.
+ * Runs the sync stage for one reconcile. A sync holds the cluster's lease (shared/store/clusters.ts)
+ * while it runs, so a tick, a push and a CLI sync never sync one cluster together.
  * @throws ClusterUnreachableError / KubeApiError (cluster-wide failures: retried by the caller's policy), store errors.
  */
-export async function syncStage(deps: { operations: OperationStore; log: Log; now: () => number }, api: ResourceApi, input: SyncInput): Promise<SyncOutcome> {
+export async function syncStage(deps: { operations: OperationStore; clusters: ClusterStore; log: Log; now: () => number }, api: ResourceApi, input: SyncInput): Promise<SyncOutcome> {
   const { rec } = input;
   if (rec.spec.syncPolicy !== "apply") return { synced: false, applied: 0, status: {} };
+  const running = rec.status.operation !== undefined || (await deps.operations.running(rec.name)) !== undefined;
+  if (!running && !decide(input, deps.now()).start) return syncUnderLease(deps, api, input);
+  const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+  if (!(await deps.clusters.acquireLease(rec.name, owner, LEASE_MS, deps.now()))) {
+    return { synced: false, applied: 0, status: {}, message: "another sync of this cluster is running (its lease is held); this reconcile only compared" };
+  }
+  try {
+    return await syncUnderLease(deps, api, input);
+  } finally {
+    await deps.clusters.releaseLease(rec.name, owner);
+  }
+}
+
+/** The sync stage proper: decide, start or resume the operation, run it, record it. */
+async function syncUnderLease(deps: { operations: OperationStore; log: Log; now: () => number }, api: ResourceApi, input: SyncInput): Promise<SyncOutcome> {
+  const { rec } = input;
   const now = deps.now();
-  let op: OperationRecord | undefined = rec.status.operation ? await deps.operations.get(rec.name, rec.status.operation.id) : undefined;
+  // the running operation, also one whose cursor a concurrent status write lost (it restarts its plan: applies are idempotent)
+  let op: OperationRecord | undefined = rec.status.operation ? await deps.operations.get(rec.name, rec.status.operation.id) : await deps.operations.running(rec.name);
   let cursor = op?.phase === "Running" ? (rec.status.operation?.cursor as SyncCursor | undefined) : undefined;
   let status: Partial<ClusterStatus> = {};
   if (op?.phase !== "Running") {

@@ -232,6 +232,40 @@ export class ClusterStore {
     }
   }
 
+  /**
+   * Takes the cluster's sync lease for `ttlMs` (a conditional UpdateItem): free, expired, or
+   * already held by `owner`. A tick, a push and a CLI sync of one cluster take it before they
+   * sync, so they never sync it together; an expired lease (its holder died) is taken over.
+   * @returns false when another owner holds it.
+   */
+  async acquireLease(name: string, owner: string, ttlMs: number, now = Date.now()): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { name },
+          UpdateExpression: "SET leaseOwner = :o, leaseUntil = :u",
+          ConditionExpression: "attribute_exists(#n) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :o)",
+          ExpressionAttributeNames: { "#n": "name" },
+          ExpressionAttributeValues: { ":o": owner, ":u": now + ttlMs, ":now": now },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Gives the lease back if `owner` still holds it (else nothing: it expired and was taken over). */
+  async releaseLease(name: string, owner: string): Promise<void> {
+    try {
+      await this.db.send(new UpdateCommand({ TableName: this.table, Key: { name }, UpdateExpression: "REMOVE leaseOwner, leaseUntil", ConditionExpression: "leaseOwner = :o", ExpressionAttributeValues: { ":o": owner } }));
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+  }
+
   private queryAll(input: Omit<QueryCommandInput, "TableName">): Promise<ClusterRecord[]> {
     return queryAll<ClusterRecord>(this.db, { ...input, TableName: this.table });
   }

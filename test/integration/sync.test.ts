@@ -263,3 +263,15 @@ test("converge rollback returns the live state to the earlier revision and pause
   assert.equal(after.status.appliedRevision, pushed);
   assert.notEqual(after.status.appliedRevision, current);
 });
+
+test("while another sync holds the cluster's lease, a reconcile compares but does not sync", async () => {
+  kubectl(k1!, "-n", "sync-heal", "delete", "deployment", "web");
+  assert.ok(await iso.services.clusters.acquireLease("heal", "another-sync", 24 * 3600_000));
+  const out = await reconcile("heal");
+  assert.match(out!.status.message ?? "", /another sync of this cluster is running/);
+  assert.equal(out!.status.sync, "OutOfSync");
+  assert.equal(exists("sync-heal", "deployment/web"), false);
+  await iso.services.clusters.releaseLease("heal", "another-sync");
+  assert.equal((await settle("heal")).status.sync, "Synced");
+  assert.ok(exists("sync-heal", "deployment/web"));
+});
