@@ -18,11 +18,11 @@
 import { RenderError } from "../render/directory.js";
 import { renderSource, detectTypeFromNames, type SourceType } from "../render/source.js";
 import { redactSecret } from "../diff/index.js";
-import { inspect, placeInNamespaces, schemasOf, scopesOf, } from "./inspect.js";
+import { inspect, placeInNamespaces, schemasOf, scopesOf, type Scope } from "./inspect.js";
 import { splitHooks } from "../sync/annotations.js";
-import { syncStage } from "./sync-stage.js";
+import { syncStage, type SyncOutcome } from "./sync-stage.js";
 import type { OperationStore, OperationTrigger } from "../store/operations.js";
-import { resourceKey, type DesiredObject, type ResourceDrift, type SourceLocation } from "../model.js";
+import { resourceKey, type DesiredObject, type KubeObject, type ResourceDrift, type SourceLocation } from "../model.js";
 import { SourceError, type GitAuth, type GitSource } from "../git/source.js";
 import { ClusterUnreachableError, KubeApiError } from "../kube/client.js";
 import type { ResourceApi } from "../kube/resources.js";
@@ -102,57 +102,146 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     log.warn("cluster no longer registered; task dropped", { cluster: task.cluster });
     return undefined;
   }
-  const { spec } = rec;
-  const finish = async (status: ClusterStatus, rest: Omit<ReconcileOutcome, "cluster" | "status">, resumeAt?: number): Promise<ReconcileOutcome> => {
-    status.durationMs = now() - started;
-    status.lastReconcileAt = new Date(now()).toISOString();
-    await deps.clusters.setStatus(rec.name, status, Math.min(resumeAt ?? Number.POSITIVE_INFINITY, now() + spec.intervalSeconds * 1000));
-    const drifted = status.sync === "Synced" || status.sync === "OutOfSync" ? status.counts.modified + status.counts.missing + status.counts.extra : undefined;
-    (deps.metrics ?? publishReconcileMetrics)({
-      cluster: rec.name,
-      drifted,
-      missing: drifted === undefined ? undefined : status.counts.missing,
-      outOfSync: drifted === undefined ? undefined : status.sync === "OutOfSync",
-      error: status.sync === "Error" || status.sync === "Unknown",
-      durationMs: status.durationMs,
-      staleIntervals: status.lastSuccessAt ? Math.max(0, Math.round(((now() - Date.parse(status.lastSuccessAt)) / 1000 / spec.intervalSeconds) * 100) / 100) : undefined,
-      secondsSinceSuccess: status.lastSuccessAt ? Math.max(0, Math.round((now() - Date.parse(status.lastSuccessAt)) / 1000)) : undefined,
-      ...(drifted !== undefined && status.health ? { health: HEALTH_ORDER.indexOf(status.health), degraded: status.healthCounts?.Degraded ?? 0 } : {}),
+  const ctx: Ctx = { deps, log, now, started, rec };
+  let revision: string | undefined;
+  let api: ResourceApi | undefined;
+  try {
+    const auth = await gitCredentials(ctx);
+    revision = await resolveRevision(ctx, task, auth); // 1. the revision
+    const desired = await loadDesired(ctx, revision, auth, task.reason === "manual"); // 2. the desired state
+    api = await openCluster(ctx);
+    const compared = await compareLive(ctx, api, desired); // 3. the live state, compared
+    // 4. sync (policy `apply`): a new revision, self-heal, prune; an operation may span reconciles
+    const synced = await syncStage({ operations: deps.operations, clusters: deps.clusters, log, now }, api, {
+      rec,
+      revision,
+      resources: compared.objects,
+      hooks: await placeInNamespaces(
+        api,
+        desired.hooks.map((d) => d.object),
+        rec.spec.namespace,
+      ),
+      drift: compared.drift,
+      live: compared.live,
+      trigger: triggerOf(task, rec.spec, revision),
+      ...(task.sync ? { manual: task.sync } : {}),
     });
-    log.info("reconciled", { cluster: rec.name, sync: status.sync, revision: status.revision, counts: status.counts, durationMs: status.durationMs, events: rest.events.length });
-    return { cluster: rec.name, status, ...rest };
-  };
-  const failed = (sync: "Error" | "Unknown", message: string, revision: string | undefined, errorSource?: SourceLocation, kubeRequests = 0) =>
-    finish({ ...rec.status, sync, message, errorSource, revision: revision ?? rec.status.revision }, { drift: [], events: [], applied: 0, kubeRequests });
-
-  let auth: GitAuth | undefined;
-  try {
-    auth = await deps.gitAuth?.(spec.source);
+    const after = synced.synced ? await compareLive(ctx, api, desired, compared.scopes) : compared;
+    const recorded = await recordDrift(ctx, revision, after.drift, detectedAt ?? new Date(started).toISOString()); // 5. record
+    const status = statusOf(ctx, revision, desired.key, after, recorded.digest, synced); // 6. status and health
+    return await finish(
+      ctx,
+      status,
+      { drift: after.drift, events: recorded.events, applied: synced.applied, kubeRequests: api.client.requests, rendered: desired.rendered, snapshotWritten: desired.snapshotWritten },
+      synced.resumeAt,
+    );
   } catch (err) {
-    return failed("Error", `Git credentials: ${(err as Error).message}`, undefined);
+    const failure = stageFailure(err);
+    if (!failure) throw err;
+    return finish(
+      ctx,
+      { ...rec.status, sync: failure.sync, message: failure.message, errorSource: failure.where, revision: revision ?? rec.status.revision },
+      { drift: [], events: [], applied: 0, kubeRequests: api?.client.requests ?? 0 },
+    );
+  } finally {
+    api?.client.close();
   }
+}
 
-  // 1. the revision: the pushed commit, or the branch head for a tick
-  let revision: string;
-  try {
-    // a pinned ref (tag or commit) wins over the pushed branch head
-    revision = spec.source.ref ? await deps.git.resolveRef(spec.source.repoUrl, spec.source.ref, auth) : await branchRevision(deps, spec, task, auth, log);
-  } catch (err) {
-    if (err instanceof SourceError) return failed("Error", err.message, undefined);
-    throw err;
-  }
+/** What every stage of one reconcile shares. */
+interface Ctx {
+  deps: ReconcileDeps;
+  log: Log;
+  now: () => number;
+  /** Epoch ms the reconcile started. */
+  started: number;
+  rec: ClusterRecord;
+}
 
-  // 2. the desired state: rendered once per (repo, revision, path, options). A stored
-  //    snapshot has Secret values redacted, so applying a new revision renders from Git.
-  //    The source type decides what the render depends on: only Helm reads the namespace.
-  let type: SourceType;
-  try {
-    await deps.git.fetch(spec.source.repoUrl, revision, spec.source.branch, auth);
-    type = detectTypeFromNames(await deps.git.listNames(spec.source.repoUrl, revision, spec.source.path), spec.source.type);
-  } catch (err) {
-    if (err instanceof SourceError) return failed("Error", err.message, revision, err.file !== undefined ? { file: err.file, line: 0 } : undefined);
-    throw err;
+/** A stage could not go on: the cluster's status becomes `sync` with `message` (and where, for a bad source). */
+class StageFailure extends Error {
+  constructor(
+    readonly sync: "Error" | "Unknown",
+    message: string,
+    readonly where?: SourceLocation,
+  ) {
+    super(message);
   }
+}
+
+/**
+ * The status a failure leaves (see the module doc's failure policy), or undefined for a
+ * failure that should make the task be retried (Git, DynamoDB, unexpected).
+ */
+function stageFailure(err: unknown): StageFailure | undefined {
+  if (err instanceof StageFailure) return err;
+  if (err instanceof RenderError) return new StageFailure("Error", err.message, { file: err.file, line: err.line });
+  if (err instanceof SourceError) return new StageFailure("Error", err.message, err.file !== undefined ? { file: err.file, line: 0 } : undefined);
+  if (err instanceof ClusterUnreachableError) return new StageFailure("Unknown", err.message);
+  if (err instanceof KubeApiError && (err.code === 401 || err.code === 403)) return new StageFailure("Unknown", `cluster API denied access: ${err.message}`);
+  if (err instanceof KubeApiError && err.code === 422) return new StageFailure("Error", `apply rejected: ${err.message}`);
+  return undefined;
+}
+
+/** Writes the status (and when the cluster is due again), publishes the metrics, logs the outcome. */
+async function finish(ctx: Ctx, status: ClusterStatus, rest: Omit<ReconcileOutcome, "cluster" | "status">, resumeAt?: number): Promise<ReconcileOutcome> {
+  const { deps, now, rec } = ctx;
+  status.durationMs = now() - ctx.started;
+  status.lastReconcileAt = new Date(now()).toISOString();
+  await deps.clusters.setStatus(rec.name, status, Math.min(resumeAt ?? Number.POSITIVE_INFINITY, now() + rec.spec.intervalSeconds * 1000));
+  const drifted = status.sync === "Synced" || status.sync === "OutOfSync" ? status.counts.modified + status.counts.missing + status.counts.extra : undefined;
+  const sinceSuccess = status.lastSuccessAt ? Math.max(0, (now() - Date.parse(status.lastSuccessAt)) / 1000) : undefined;
+  (deps.metrics ?? publishReconcileMetrics)({
+    cluster: rec.name,
+    drifted,
+    missing: drifted === undefined ? undefined : status.counts.missing,
+    outOfSync: drifted === undefined ? undefined : status.sync === "OutOfSync",
+    error: status.sync === "Error" || status.sync === "Unknown",
+    durationMs: status.durationMs,
+    staleIntervals: sinceSuccess === undefined ? undefined : Math.round((sinceSuccess / rec.spec.intervalSeconds) * 100) / 100,
+    secondsSinceSuccess: sinceSuccess === undefined ? undefined : Math.round(sinceSuccess),
+    ...(drifted !== undefined && status.health ? { health: HEALTH_ORDER.indexOf(status.health), degraded: status.healthCounts?.Degraded ?? 0 } : {}),
+  });
+  ctx.log.info("reconciled", { cluster: rec.name, sync: status.sync, revision: status.revision, counts: status.counts, durationMs: status.durationMs, events: rest.events.length });
+  return { cluster: rec.name, status, ...rest };
+}
+
+/** The source's Git credentials (undefined for a public repository). */
+async function gitCredentials(ctx: Ctx): Promise<GitAuth | undefined> {
+  try {
+    return await ctx.deps.gitAuth?.(ctx.rec.spec.source);
+  } catch (err) {
+    throw new StageFailure("Error", `Git credentials: ${(err as Error).message}`);
+  }
+}
+
+/** Stage 1: the commit to reconcile: a pinned ref (tag or commit) wins over the branch. */
+async function resolveRevision(ctx: Ctx, task: ReconcileTask, auth: GitAuth | undefined): Promise<string> {
+  const { deps, rec } = ctx;
+  const { source } = rec.spec;
+  return source.ref ? deps.git.resolveRef(source.repoUrl, source.ref, auth) : branchRevision(deps, rec.spec, task, auth, ctx.log);
+}
+
+/** The desired state of a revision: its resources and hooks, the snapshot key, and whether this reconcile rendered and stored it. */
+interface Desired {
+  key: string;
+  resources: DesiredObject[];
+  hooks: DesiredObject[];
+  rendered: boolean;
+  snapshotWritten: boolean;
+}
+
+/**
+ * Stage 2: the desired state, rendered once per (repo, revision, path, options): the first
+ * cluster to claim it renders and stores it, the others wait for it. A cluster that may sync
+ * renders from Git itself (stored snapshots hold Secret digests, not values), and so does a
+ * manual sync. The source type decides what the render depends on: only Helm reads the namespace.
+ */
+async function loadDesired(ctx: Ctx, revision: string, auth: GitAuth | undefined, manual: boolean): Promise<Desired> {
+  const { deps, rec } = ctx;
+  const { spec } = rec;
+  await deps.git.fetch(spec.source.repoUrl, revision, spec.source.branch, auth);
+  const type = detectTypeFromNames(await deps.git.listNames(spec.source.repoUrl, revision, spec.source.path), spec.source.type);
   const options = {
     type,
     recursive: spec.source.recursive,
@@ -161,160 +250,129 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     helm: type === "helm" ? { ...spec.source.helm, namespace: spec.namespace } : null,
   };
   const key = snapshotKey({ repoUrl: spec.source.repoUrl, revision, path: spec.source.path, options });
-  // a cluster that may sync renders from Git: stored snapshots hold Secret digests, not values
-  const mustApply = spec.syncPolicy === "apply" && (rec.status.appliedRevision !== revision || spec.selfHeal || rec.status.operation !== undefined);
-  let desired: DesiredObject[];
-  let hooks: DesiredObject[] = [];
-  let rendered = false;
-  let snapshotWritten = false;
-  let stored = mustApply ? undefined : await deps.snapshots.getDesired(key);
-  let claimed = false;
-  // many clusters tracking one revision: the first to claim renders, the others wait for it
-  if (!stored && !mustApply) {
-    claimed = await deps.snapshots.claimRender(key);
-    if (!claimed) {
-      const waited = await deps.snapshots.waitForDesired(key);
-      if (waited && "message" in waited) return failed("Error", waited.message, revision, waited.file ? { file: waited.file, line: waited.line ?? 0 } : undefined);
-      stored = waited;
-    }
+  const mustRender = spec.syncPolicy === "apply" && (manual || rec.status.appliedRevision !== revision || spec.selfHeal || rec.status.operation !== undefined);
+  let stored = mustRender ? undefined : await deps.snapshots.getDesired(key);
+  const claimed = !stored && !mustRender && (await deps.snapshots.claimRender(key));
+  if (!stored && !mustRender && !claimed) {
+    const waited = await deps.snapshots.waitForDesired(key);
+    if (waited && "message" in waited) throw new StageFailure("Error", waited.message, waited.file ? { file: waited.file, line: waited.line ?? 0 } : undefined);
+    stored = waited;
   }
-  if (stored) {
-    // snapshots written before hooks were split off may still hold them
-    desired = splitHooks(stored.objects).resources;
-  } else {
-    try {
-      const result = await renderRevision(deps, spec, revision, type);
-      rendered = true;
-      const readWarnings = result.readWarnings;
-      desired = result.objects;
-      hooks = result.hooks;
-      const snapshot: DesiredSnapshot = {
-        key,
-        repoUrl: spec.source.repoUrl,
-        revision,
-        path: spec.source.path,
-        objects: desired.map((d) => ({ object: redactSecret(d.object), source: d.source })),
-        hooks: result.hooks.map((d) => ({ object: redactSecret(d.object), source: d.source })),
-        warnings: [...readWarnings, ...result.warnings],
-        renderedAt: new Date(now()).toISOString(),
-      };
-      for (const w of snapshot.warnings) log.warn("render warning", { cluster: rec.name, warning: w });
-      snapshotWritten = await deps.snapshots.putDesired(snapshot);
-    } catch (err) {
-      if (err instanceof RenderError || err instanceof SourceError) {
-        const where = err instanceof RenderError ? { file: err.file, line: err.line } : err.file ? { file: err.file, line: 0 } : undefined;
-        if (claimed) await deps.snapshots.failRender(key, { message: err.message, ...where });
-        return failed("Error", err.message, revision, where);
-      }
-      throw err;
-    }
-  }
-
-  // 3. the live state, compared with the desired state
-  let api: ResourceApi;
+  // snapshots written before hooks were split off may still hold them
+  if (stored) return { key, resources: splitHooks(stored.objects).resources, hooks: stored.hooks ?? [], rendered: false, snapshotWritten: false };
   try {
-    api = await deps.connect(spec.access);
+    return await renderAndStore(ctx, revision, type, key);
   } catch (err) {
-    return failed("Unknown", `cannot open the cluster API: ${(err as Error).message}`, revision);
-  }
-  try {
-    let objects = await placeInNamespaces(
-      api,
-      desired.map((d) => d.object),
-      spec.namespace,
-    );
-    // desired objects read back from a snapshot carry Secret digests, which compare as such
-    const previous = rec.status.snapshotKey && rec.status.snapshotKey !== key ? await deps.snapshots.getDesired(rec.status.snapshotKey) : undefined;
-    const scopes = scopesOf([
-      ...objects,
-      ...(previous
-        ? await placeInNamespaces(
-            api,
-            previous.objects.map((d) => d.object),
-            spec.namespace,
-          )
-        : []),
-    ]);
-    const compare = { owner: rec.name, ignore: rec.spec.ignoreDifferences, schemas: await schemasOf(api, objects, deps.snapshots) };
-    let { drift, live } = await inspect(api, objects, scopes, compare);
-
-    // 4. sync (policy `apply`): a new revision, self-heal, prune; an operation may span reconciles
-    const synced = await syncStage({ operations: deps.operations, clusters: deps.clusters, log, now }, api, {
-      rec,
-      revision,
-      resources: objects,
-      hooks: await placeInNamespaces(
-        api,
-        hooks.map((d) => d.object),
-        spec.namespace,
-      ),
-      drift,
-      live,
-      trigger: triggerOf(task, spec, revision),
-      ...(task.sync ? { manual: task.sync } : {}),
-    });
-    if (synced.synced) {
-      // a CRD applied just now serves its kinds: place and type its custom resources again
-      objects = await placeInNamespaces(
-        api,
-        desired.map((d) => d.object),
-        spec.namespace,
-      );
-      compare.schemas = await schemasOf(api, objects, deps.snapshots);
-      const rescoped = [...new Map([...scopes, ...scopesOf(objects)].map((sc) => [`${sc.apiVersion}|${sc.kind}|${sc.namespace ?? ""}`, sc])).values()];
-      ({ drift, live } = await inspect(api, objects, rescoped, compare));
-    }
-
-    // 5. record: events and observed state only when some resource's drift changed
-    const observed: ObservedState = { revision, resources: {} };
-    for (const d of drift) if (d.state !== "Synced") observed.resources[d.key] = { state: d.state, paths: d.changes.map((c) => c.path) };
-    const digest = observedDigest(observed);
-    let events: DriftEvent[] = [];
-    if (digest !== rec.status.observedDigest) {
-      const before = (await deps.snapshots.getObserved(rec.name))?.resources ?? {};
-      events = driftEvents(rec, before, observed, drift, detectedAt ?? new Date(started).toISOString());
-      await deps.events.put(events);
-      await deps.snapshots.putObserved(rec.name, observed);
-    }
-    // 6. health of every desired resource (live object, or Missing)
-    const liveByKey = new Map(live.map((o) => [resourceKey(o), o]));
-    const healthCounts: Partial<Record<HealthStatus, number>> = {};
-    for (const d of drift) {
-      if (d.state === "Extra") continue;
-      const h = resourceHealth(d.kind, d.apiVersion, liveByKey.get(d.key));
-      if (!h) continue;
-      d.health = h;
-      healthCounts[h.status] = (healthCounts[h.status] ?? 0) + 1;
-    }
-    const counts = countsOf(drift, objects.length);
-    const inSync = counts.modified + counts.missing + counts.extra === 0;
-    const { appliedRevision, failedRevision, selfHeal, operation, retry } = rec.status;
-    const status = withoutUndefined<ClusterStatus>({
-      sync: inSync ? "Synced" : "OutOfSync",
-      revision,
-      counts,
-      health: worstHealth(Object.keys(healthCounts) as HealthStatus[]),
-      healthCounts,
-      snapshotKey: key,
-      appliedRevision,
-      failedRevision,
-      selfHeal,
-      operation,
-      retry,
-      ...synced.status,
-      message: synced.message,
-      observedDigest: digest,
-      lastSuccessAt: new Date(now()).toISOString(),
-    });
-    return await finish(status, { drift, events, applied: synced.applied, kubeRequests: api.client.requests, rendered, snapshotWritten }, synced.resumeAt);
-  } catch (err) {
-    if (err instanceof ClusterUnreachableError) return failed("Unknown", err.message, revision, undefined, api.client.requests);
-    if (err instanceof KubeApiError && (err.code === 401 || err.code === 403)) return failed("Unknown", `cluster API denied access: ${err.message}`, revision, undefined, api.client.requests);
-    if (err instanceof KubeApiError && err.code === 422) return failed("Error", `apply rejected: ${err.message}`, revision, undefined, api.client.requests);
+    const failure = stageFailure(err);
+    if (claimed && failure) await deps.snapshots.failRender(key, { message: failure.message, ...failure.where });
     throw err;
-  } finally {
-    api.client.close();
   }
+}
+
+/** Renders the revision and stores its snapshot (Secret values redacted). */
+async function renderAndStore(ctx: Ctx, revision: string, type: SourceType, key: string): Promise<Desired> {
+  const { deps, rec } = ctx;
+  const result = await renderRevision(deps, rec.spec, revision, type);
+  const redacted = (list: DesiredObject[]) => list.map((d) => ({ object: redactSecret(d.object), source: d.source }));
+  const snapshot: DesiredSnapshot = {
+    key,
+    repoUrl: rec.spec.source.repoUrl,
+    revision,
+    path: rec.spec.source.path,
+    objects: redacted(result.objects),
+    hooks: redacted(result.hooks),
+    warnings: [...result.readWarnings, ...result.warnings],
+    renderedAt: new Date(ctx.now()).toISOString(),
+  };
+  for (const w of snapshot.warnings) ctx.log.warn("render warning", { cluster: rec.name, warning: w });
+  const snapshotWritten = await deps.snapshots.putDesired(snapshot);
+  return { key, resources: result.objects, hooks: result.hooks, rendered: true, snapshotWritten };
+}
+
+/** Opens the cluster's API. */
+async function openCluster(ctx: Ctx): Promise<ResourceApi> {
+  try {
+    return await ctx.deps.connect(ctx.rec.spec.access);
+  } catch (err) {
+    throw new StageFailure("Unknown", `cannot open the cluster API: ${(err as Error).message}`);
+  }
+}
+
+/** The comparison of a desired state with the live one. */
+interface Compared {
+  objects: KubeObject[];
+  drift: ResourceDrift[];
+  live: KubeObject[];
+  scopes: Scope[];
+}
+
+/**
+ * Stage 3: the desired resources placed in their namespaces, listed live (their kinds and
+ * namespaces, plus those of the previous snapshot so objects gone from Git show as Extra, plus
+ * `scopes` of an earlier comparison), and compared with the cluster's schema.
+ */
+async function compareLive(ctx: Ctx, api: ResourceApi, desired: Desired, scopes: Scope[] = []): Promise<Compared> {
+  const { deps, rec } = ctx;
+  const place = (list: DesiredObject[]) =>
+    placeInNamespaces(
+      api,
+      list.map((d) => d.object),
+      rec.spec.namespace,
+    );
+  const objects = await place(desired.resources);
+  // desired objects read back from a snapshot carry Secret digests, which compare as such
+  const previous = rec.status.snapshotKey && rec.status.snapshotKey !== desired.key ? await deps.snapshots.getDesired(rec.status.snapshotKey) : undefined;
+  const all = [...scopes, ...scopesOf([...objects, ...(previous ? await place(previous.objects) : [])])];
+  const unique = [...new Map(all.map((sc) => [`${sc.apiVersion}|${sc.kind}|${sc.namespace ?? ""}`, sc])).values()];
+  const schemas = await schemasOf(api, objects, deps.snapshots);
+  const { drift, live } = await inspect(api, objects, unique, { owner: rec.name, ignore: rec.spec.ignoreDifferences, schemas });
+  return { objects, drift, live, scopes: unique };
+}
+
+/** Stage 5: drift events and the observed state, written only when some resource's drift changed. */
+async function recordDrift(ctx: Ctx, revision: string, drift: ResourceDrift[], at: string): Promise<{ events: DriftEvent[]; digest: string }> {
+  const { deps, rec } = ctx;
+  const observed: ObservedState = { revision, resources: {} };
+  for (const d of drift) if (d.state !== "Synced") observed.resources[d.key] = { state: d.state, paths: d.changes.map((c) => c.path) };
+  const digest = observedDigest(observed);
+  if (digest === rec.status.observedDigest) return { events: [], digest };
+  const before = (await deps.snapshots.getObserved(rec.name))?.resources ?? {};
+  const events = driftEvents(rec, before, observed, drift, at);
+  await deps.events.put(events);
+  await deps.snapshots.putObserved(rec.name, observed);
+  return { events, digest };
+}
+
+/** Stage 6: the cluster's status: sync status, counts, health of every desired resource (live, or Missing), and the sync stage's fields. */
+function statusOf(ctx: Ctx, revision: string, key: string, compared: Compared, digest: string, synced: SyncOutcome): ClusterStatus {
+  const liveByKey = new Map(compared.live.map((o) => [resourceKey(o), o]));
+  const healthCounts: Partial<Record<HealthStatus, number>> = {};
+  for (const d of compared.drift) {
+    if (d.state === "Extra") continue;
+    const h = resourceHealth(d.kind, d.apiVersion, liveByKey.get(d.key));
+    if (!h) continue;
+    d.health = h;
+    healthCounts[h.status] = (healthCounts[h.status] ?? 0) + 1;
+  }
+  const counts = countsOf(compared.drift, compared.objects.length);
+  const { appliedRevision, failedRevision, selfHeal, operation, retry } = ctx.rec.status;
+  return withoutUndefined<ClusterStatus>({
+    sync: counts.modified + counts.missing + counts.extra === 0 ? "Synced" : "OutOfSync",
+    revision,
+    counts,
+    health: worstHealth(Object.keys(healthCounts) as HealthStatus[]),
+    healthCounts,
+    snapshotKey: key,
+    appliedRevision,
+    failedRevision,
+    selfHeal,
+    operation,
+    retry,
+    ...synced.status,
+    message: synced.message,
+    observedDigest: digest,
+    lastSuccessAt: new Date(ctx.now()).toISOString(),
+  });
 }
 
 /**

@@ -177,7 +177,8 @@ async function syncUnderLease(deps: { operations: OperationStore; log: Log; now:
     cursor = undefined;
   }
   if (rec.spec.syncOptions.createNamespace) await ensureNamespace(api, rec.spec.namespace);
-  const only = rec.status.operation?.id === op.id ? rec.status.operation.only : op.trigger.type === "self-heal" ? input.drift.filter((d) => needsSync(d, rec.spec.prune)).map((d) => d.key) : selected(input);
+  const only =
+    rec.status.operation?.id === op.id ? rec.status.operation.only : op.trigger.type === "self-heal" ? input.drift.filter((d) => needsSync(d, rec.spec.prune)).map((d) => d.key) : selected(input);
   const { plan, guard } = planOperation(input, { ...op, prune: op.prune ?? rec.spec.prune }, only ? new Set(only) : undefined);
   if (guard) deps.log.warn("prune refused", { cluster: rec.name, reason: guard });
   const progress: SyncProgress = await runSync({ api, owner: rec.name, namespace: rec.spec.namespace, options: rec.spec.syncOptions, now: deps.now }, plan, cursor, op.resources);
@@ -192,7 +193,11 @@ async function syncUnderLease(deps: { operations: OperationStore; log: Log; now:
   const automated = op.trigger.type === "push" || op.trigger.type === "tick" || op.trigger.type === "retry";
   const retry = { ...rec.status.retry, ...status.retry } as ClusterStatus["retry"];
   const done: Partial<ClusterStatus> =
-    progress.phase === "Succeeded" ? { appliedRevision: op.revision, failedRevision: undefined, retry: undefined } : automated ? { failedRevision: op.revision, retry: afterFailure(rec.spec, retry, op, deps.now()) } : {};
+    progress.phase === "Succeeded"
+      ? { appliedRevision: op.revision, failedRevision: undefined, retry: undefined }
+      : automated
+        ? { failedRevision: op.revision, retry: afterFailure(rec.spec, retry, op, deps.now()) }
+        : {};
   deps.log.info("sync finished", { cluster: rec.name, operation: op.id, phase: progress.phase, revision: op.revision, message });
   return { synced: true, applied, status: { ...status, ...done, operation: undefined }, message: progress.phase === "Failed" ? `sync failed: ${message}` : undefined };
 }
