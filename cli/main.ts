@@ -43,6 +43,8 @@ interface AddOptions {
   selfHeal?: boolean;
   prune?: boolean;
   syncOption?: string[];
+  retryLimit?: string;
+  retryBackoff?: string;
   recursive: boolean;
   ignoreDifferences?: string;
   type?: string;
@@ -80,6 +82,27 @@ function syncOptionsFlag(values: string[] | undefined): Record<string, boolean |
     if (name === "WaveTimeout") out.waveTimeoutSeconds = durationFlag("--sync-option WaveTimeout", value, 10);
     else if (SYNC_OPTIONS[name] && (value === "true" || value === "false")) out[SYNC_OPTIONS[name]] = value === "true";
     else throw new UsageError(`--sync-option ${v}: expected one of ${Object.keys(SYNC_OPTIONS).join(", ")} =true|false, or WaveTimeout=<duration>`);
+  }
+  return out;
+}
+
+/**
+ * The retry policy from `--retry-limit N` and `--retry-backoff <duration>,<factor>,<max>`
+ * (`5s,2,3m`, Argo CD's defaults), merged over `base`.
+ * @throws UsageError naming the flag.
+ */
+function retryFlags(limit: string | undefined, backoff: string | undefined, base: { limit: number; durationSeconds: number; factor: number; maxDurationSeconds: number }) {
+  const out = { ...base };
+  if (limit !== undefined) {
+    out.limit = Number(limit);
+    if (!Number.isInteger(out.limit) || out.limit < 0 || out.limit > 100) throw new UsageError(`--retry-limit takes 0 to 100, not "${limit}"`);
+  }
+  if (backoff !== undefined) {
+    const [duration = "", factor = "", max = ""] = backoff.split(",");
+    out.durationSeconds = durationFlag("--retry-backoff (duration)", duration, 1);
+    out.factor = Number(factor);
+    if (!(out.factor >= 1)) throw new UsageError(`--retry-backoff: the factor must be a number of at least 1, not "${factor}" (e.g. 5s,2,3m)`);
+    out.maxDurationSeconds = durationFlag("--retry-backoff (max)", max, 1);
   }
   return out;
 }
@@ -172,6 +195,7 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
     selfHeal: !!o.selfHeal,
     prune: !!o.prune,
     syncOptions: syncOptionsFlag(o.syncOption),
+    retry: retryFlags(o.retryLimit, o.retryBackoff, { limit: 0, durationSeconds: 5, factor: 2, maxDurationSeconds: 180 }),
     ignoreDifferences: (o.ignoreDifferences ? readIgnoreRules(o.ignoreDifferences) : []) as ClusterSpecInput["ignoreDifferences"], // validated by the spec schema
   };
 }
@@ -301,6 +325,8 @@ export async function main(
     .option("--self-heal", "with --sync apply: revert live drift at the same revision (backs off, stops after 5 heals in a row)")
     .option("--prune", "with --sync apply: delete tracked objects gone from Git")
     .option("--sync-option <Name=value...>", "Replace=true, Force=true, CreateNamespace=true, ApplyOutOfSyncOnly=true, PruneLast=true, WaveTimeout=<duration>")
+    .option("--retry-limit <n>", "with --sync apply: retry a failed automated sync up to n times (default 0)")
+    .option("--retry-backoff <duration,factor,max>", "wait between retries: duration × factor^attempt, at most max", "5s,2,3m")
     .option("--no-recursive", "read only the top directory of --path")
     .addOption(new Option("--type <type>", "source type (default: detected: kustomization.yaml → kustomize, Chart.yaml → helm, else directory)").choices(["directory", "kustomize", "helm"]))
     .option("--values <file...>", "Helm value files, relative to the chart folder")
@@ -330,6 +356,8 @@ export async function main(
     .option("--prune", "delete tracked objects gone from Git (with --sync apply)")
     .option("--no-prune", "stop pruning")
     .option("--sync-option <Name=value...>", "set sync options (Replace, Force, CreateNamespace, ApplyOutOfSyncOnly, PruneLast =true|false; WaveTimeout=<duration>)")
+    .option("--retry-limit <n>", "retries of a failed automated sync")
+    .option("--retry-backoff <duration,factor,max>", "wait between retries (e.g. 5s,2,3m)")
     .option("--ignore-differences <file>", "replace the ignore rules with this YAML list")
     .action(
       async (
@@ -348,6 +376,8 @@ export async function main(
           selfHeal?: boolean;
           prune?: boolean;
           syncOption?: string[];
+          retryLimit?: string;
+          retryBackoff?: string;
           ignoreDifferences?: string;
         },
       ) => {
@@ -370,6 +400,7 @@ export async function main(
             ...(o.selfHeal !== undefined ? { selfHeal: o.selfHeal } : {}),
             ...(o.prune !== undefined ? { prune: o.prune } : {}),
             ...(o.syncOption !== undefined ? { syncOptions: { ...spec.syncOptions, ...syncOptionsFlag(o.syncOption) } } : {}),
+          ...(o.retryLimit !== undefined || o.retryBackoff !== undefined ? { retry: retryFlags(o.retryLimit, o.retryBackoff, spec.retry) } : {}),
             ...(o.ignoreDifferences !== undefined ? { ignoreDifferences: readIgnoreRules(o.ignoreDifferences) } : {}),
           };
         });

@@ -187,16 +187,9 @@ test("a failing PreSync hook stops the sync: the Deployment is not changed, the 
     const app = join(repo.work, "sync-app", "app.yaml");
     writeFileSync(app, fixture("app.yaml").replace("nginx:1.27", "nginx:1.28"));
   });
-  await iso.services.clusters.add({
-    name: "retry",
-    source: { repoUrl: repo.url, branch: "master", path: "sync-app" },
-    namespace: "sync-retry",
-    access: { type: "kubeconfig", kubeconfig: k1!.kubeconfig, context: k1!.context },
-    intervalSeconds: 300,
-    syncPolicy: "apply",
-    retry: { limit: 2, durationSeconds: 1, factor: 1, maxDurationSeconds: 1 },
-    syncOptions: { createNamespace: true },
-  });
+  const added = await cli("cluster", "add", "retry", "--repo", repo.url, "--branch", "master", "--path", "sync-app", "--namespace", "sync-retry", "--kubeconfig", k1!.kubeconfig, "--context", k1!.context, "--sync", "apply", "--sync-option", "CreateNamespace=true", "--retry-limit", "2", "--retry-backoff", "1s,1,1s");
+  assert.equal(added.code, 0, added.out);
+  assert.deepEqual((await iso.services.clusters.get("retry"))!.spec.retry, { limit: 2, durationSeconds: 1, factor: 1, maxDurationSeconds: 1 });
   const out = await settle("heal");
   const [op] = await history("heal");
   assert.equal(op!.phase, "Failed");
