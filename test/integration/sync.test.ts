@@ -20,6 +20,8 @@ const [k1] = stackEnv().clusters;
 const fixture = (file: string) => readFileSync(join(fixtures, file), "utf8");
 let iso: Isolated;
 let repo: ReturnType<typeof exampleRepo>;
+/** The first commit of the test app. */
+let first: string;
 /** Added to the clock of the reconciles: the self-heal backoff is passed without waiting for it. */
 let offset = 0;
 
@@ -60,7 +62,7 @@ before(async () => {
   iso = await isolated("sync");
   Object.assign(process.env, iso.env);
   repo = exampleRepo(`sync-${Date.now()}`);
-  commit("sync test app", () => cpSync(fixtures, join(repo.work, "sync-app"), { recursive: true }));
+  first = commit("sync test app", () => cpSync(fixtures, join(repo.work, "sync-app"), { recursive: true }));
   const add = (name: string, ns: string, flags: { selfHeal?: boolean; prune?: boolean }) =>
     iso.services.clusters.add({
       name,
@@ -267,4 +269,28 @@ test("while another sync holds the cluster's lease, a reconcile compares but doe
   await iso.services.clusters.releaseLease("heal", "another-sync");
   assert.equal((await settle("heal")).status.sync, "Synced");
   assert.ok(exists("sync-heal", "deployment/web"));
+});
+
+test("an older push delivered late never overwrites a newer sync", async () => {
+  const head = repo.git("rev-parse", "HEAD");
+  assert.notEqual(head, first);
+  const out = await reconcileCluster(reconcileDeps(iso.services, { metrics: () => {} }), { cluster: "plain", revision: first, reason: "push", enqueuedAt: new Date().toISOString() });
+  assert.equal(out!.status.revision, head, "the branch head is reconciled, not the late push");
+  assert.notEqual((await iso.services.clusters.get("plain"))!.status.appliedRevision, first);
+  assert.ok(!exists("sync-plain", "configmap/extra"), "the older revision's object (pruned since) is not brought back");
+});
+
+test("a revision that renders nothing prunes nothing", async () => {
+  const before = (await history("heal")).length;
+  commit("everything removed", () => {
+    for (const f of ["app.yaml", "crd.yaml", "hooks.yaml"]) rmSync(join(repo.work, "sync-app", f));
+    writeFileSync(join(repo.work, "sync-app", "README.md"), "moved elsewhere\n");
+  });
+  const out = await settle("heal");
+  const [op] = await history("heal");
+  assert.ok((await history("heal")).length > before, "a sync ran");
+  assert.match(op!.message ?? "", /prune skipped: the revision renders no object but \d+ would be pruned/);
+  assert.ok(op!.resources.every((r) => r.status === "PruneSkipped"), op!.resources.map((r) => r.status).join(","));
+  assert.ok(exists("sync-heal", "deployment/web") && exists("sync-heal", "gizmo/g"), "nothing was deleted");
+  assert.equal(out.status.sync, "OutOfSync");
 });
