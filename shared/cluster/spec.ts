@@ -160,7 +160,12 @@ export const ClusterSpecSchema = z.object({
    * synced as usual instead.
    */
   retry: z
-    .object({ limit: z.number().int().min(0).max(100), durationSeconds: z.number().int().min(1).default(5), factor: z.number().min(1).default(2), maxDurationSeconds: z.number().int().min(1).default(180) })
+    .object({
+      limit: z.number().int().min(0).max(100),
+      durationSeconds: z.number().int().min(1).default(5),
+      factor: z.number().min(1).default(2),
+      maxDurationSeconds: z.number().int().min(1).default(180),
+    })
     .default({ limit: 0, durationSeconds: 5, factor: 2, maxDurationSeconds: 180 }),
   /** Sync options (Argo CD's names), for every object; an object's `argocd.argoproj.io/sync-options` win for it. */
   syncOptions: z

@@ -44,6 +44,8 @@ export interface ClusterStatus {
   operation?: { id: string; cursor?: { phase: string; wave: number; sentAt?: number }; only?: string[] };
   /** Automatic retries of the failed sync `of` (an operation id) of `revision`: retries so far and when the next may start (ISO). */
   retry?: { revision: string; of: string; attempts: number; nextAt: string };
+  /** Kinds and namespaces of the Extra resources: listed again by the next reconcile, so an object gone from Git stays Extra until it is pruned. */
+  extraScopes?: { apiVersion: string; kind: string; namespace?: string }[];
   /** Digest of the observed drift state (changes only when some resource's drift changes). */
   observedDigest?: string;
   /** ISO time the last reconcile finished. */

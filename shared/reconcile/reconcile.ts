@@ -308,8 +308,9 @@ interface Compared {
 
 /**
  * Stage 3: the desired resources placed in their namespaces, listed live (their kinds and
- * namespaces, plus those of the previous snapshot so objects gone from Git show as Extra, plus
- * `scopes` of an earlier comparison), and compared with the cluster's schema.
+ * namespaces, plus those of the previous snapshot and of the Extra resources last seen, so
+ * objects gone from Git show as Extra until pruned, plus `scopes` of an earlier comparison),
+ * and compared with the cluster's schema.
  */
 async function compareLive(ctx: Ctx, api: ResourceApi, desired: Desired, scopes: Scope[] = []): Promise<Compared> {
   const { deps, rec } = ctx;
@@ -322,7 +323,7 @@ async function compareLive(ctx: Ctx, api: ResourceApi, desired: Desired, scopes:
   const objects = await place(desired.resources);
   // desired objects read back from a snapshot carry Secret digests, which compare as such
   const previous = rec.status.snapshotKey && rec.status.snapshotKey !== desired.key ? await deps.snapshots.getDesired(rec.status.snapshotKey) : undefined;
-  const all = [...scopes, ...scopesOf([...objects, ...(previous ? await place(previous.objects) : [])])];
+  const all = [...scopes, ...(rec.status.extraScopes ?? []), ...scopesOf([...objects, ...(previous ? await place(previous.objects) : [])])];
   const unique = [...new Map(all.map((sc) => [`${sc.apiVersion}|${sc.kind}|${sc.namespace ?? ""}`, sc])).values()];
   const schemas = await schemasOf(api, objects, deps.snapshots);
   const { drift, live } = await inspect(api, objects, unique, { owner: rec.name, ignore: rec.spec.ignoreDifferences, schemas });
@@ -363,6 +364,7 @@ function statusOf(ctx: Ctx, revision: string, key: string, compared: Compared, d
     health: worstHealth(Object.keys(healthCounts) as HealthStatus[]),
     healthCounts,
     snapshotKey: key,
+    extraScopes: compared.drift.some((d) => d.state === "Extra") ? extraScopesOf(compared.drift) : undefined,
     appliedRevision,
     failedRevision,
     selfHeal,
@@ -450,4 +452,10 @@ function triggerOf(task: ReconcileTask, spec: ClusterRecord["spec"], revision: s
   if (task.reason !== "manual") return { type: "tick" };
   const caller = task.caller ?? "unknown";
   return spec.rollback?.to === revision ? { type: "rollback", caller, to: revision } : { type: "manual", caller };
+}
+
+/** The distinct (apiVersion, kind, namespace) of the Extra resources of a comparison. */
+function extraScopesOf(drift: ResourceDrift[]): Scope[] {
+  const extra = drift.filter((d) => d.state === "Extra");
+  return [...new Map(extra.map((d) => [`${d.apiVersion}|${d.kind}|${d.namespace ?? ""}`, { apiVersion: d.apiVersion, kind: d.kind, ...(d.namespace ? { namespace: d.namespace } : {}) }])).values()];
 }

@@ -260,7 +260,15 @@ export class ClusterStore {
   /** Gives the lease back if `owner` still holds it (else nothing: it expired and was taken over). */
   async releaseLease(name: string, owner: string): Promise<void> {
     try {
-      await this.db.send(new UpdateCommand({ TableName: this.table, Key: { name }, UpdateExpression: "REMOVE leaseOwner, leaseUntil", ConditionExpression: "leaseOwner = :o", ExpressionAttributeValues: { ":o": owner } }));
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { name },
+          UpdateExpression: "REMOVE leaseOwner, leaseUntil",
+          ConditionExpression: "leaseOwner = :o",
+          ExpressionAttributeValues: { ":o": owner },
+        }),
+      );
     } catch (err) {
       if (!isConditionFailed(err)) throw err;
     }

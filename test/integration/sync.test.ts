@@ -153,6 +153,9 @@ test("a file removed from Git is pruned with --prune, kept and reported Extra wi
     plain.drift.filter((d) => d.state !== "Synced").map((d) => `${d.key} ${d.state}`),
     ["/ConfigMap/sync-plain/extra Extra"],
   );
+  const again = await reconcile("plain");
+  const extra = again!.drift.filter((d) => d.state !== "Synced").map((d) => `${d.key} ${d.state}`);
+  assert.deepEqual(extra, ["/ConfigMap/sync-plain/extra Extra"], "still Extra at the next tick of the same revision");
 });
 
 test("converge sync --dry-run prints the plan in order and changes nothing; --prune --resource syncs just that", async () => {
@@ -169,7 +172,11 @@ test("converge sync --dry-run prints the plan in order and changes nothing; --pr
   const pruned = await cli("sync", "--cluster", "plain", "--prune", "--resource", "ConfigMap/extra");
   assert.equal(pruned.code, 0, pruned.out);
   const [op] = await history("plain");
-  assert.deepEqual(op!.resources.map((r) => `${r.kind}/${r.name} ${r.status}`), ["ConfigMap/extra Pruned"], "only that resource, hooks skipped");
+  assert.deepEqual(
+    op!.resources.map((r) => `${r.kind}/${r.name} ${r.status}`),
+    ["ConfigMap/extra Pruned"],
+    "only that resource, hooks skipped",
+  );
   assert.equal(exists("sync-plain", "configmap/extra"), false);
   assert.equal((await settle("plain")).status.sync, "Synced");
 });
@@ -189,7 +196,31 @@ test("a failing PreSync hook stops the sync: the Deployment is not changed, the 
     const app = join(repo.work, "sync-app", "app.yaml");
     writeFileSync(app, fixture("app.yaml").replace("nginx:1.27", "nginx:1.28"));
   });
-  const added = await cli("cluster", "add", "retry", "--repo", repo.url, "--branch", "master", "--path", "sync-app", "--namespace", "sync-retry", "--kubeconfig", k1!.kubeconfig, "--context", k1!.context, "--sync", "apply", "--sync-option", "CreateNamespace=true", "--retry-limit", "2", "--retry-backoff", "1s,1,1s");
+  const added = await cli(
+    "cluster",
+    "add",
+    "retry",
+    "--repo",
+    repo.url,
+    "--branch",
+    "master",
+    "--path",
+    "sync-app",
+    "--namespace",
+    "sync-retry",
+    "--kubeconfig",
+    k1!.kubeconfig,
+    "--context",
+    k1!.context,
+    "--sync",
+    "apply",
+    "--sync-option",
+    "CreateNamespace=true",
+    "--retry-limit",
+    "2",
+    "--retry-backoff",
+    "1s,1,1s",
+  );
   assert.equal(added.code, 0, added.out);
   assert.deepEqual((await iso.services.clusters.get("retry"))!.spec.retry, { limit: 2, durationSeconds: 1, factor: 1, maxDurationSeconds: 1 });
   const out = await settle("heal");
@@ -290,7 +321,10 @@ test("a revision that renders nothing prunes nothing", async () => {
   const [op] = await history("heal");
   assert.ok((await history("heal")).length > before, "a sync ran");
   assert.match(op!.message ?? "", /prune skipped: the revision renders no object but \d+ would be pruned/);
-  assert.ok(op!.resources.every((r) => r.status === "PruneSkipped"), op!.resources.map((r) => r.status).join(","));
+  assert.ok(
+    op!.resources.every((r) => r.status === "PruneSkipped"),
+    op!.resources.map((r) => r.status).join(","),
+  );
   assert.ok(exists("sync-heal", "deployment/web") && exists("sync-heal", "gizmo/g"), "nothing was deleted");
   assert.equal(out.status.sync, "OutOfSync");
 });

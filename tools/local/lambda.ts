@@ -51,7 +51,11 @@ export async function serveFunctionUrl(handler: UrlHandler, port = 0): Promise<{
         rawPath: url.pathname,
         rawQueryString: url.search.slice(1),
         headers,
-        requestContext: { http: { method: req.method ?? "GET", path: url.pathname, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: headers["user-agent"] ?? "" }, requestId: randomUUID(), timeEpoch: Date.now() },
+        requestContext: {
+          http: { method: req.method ?? "GET", path: url.pathname, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: headers["user-agent"] ?? "" },
+          requestId: randomUUID(),
+          timeEpoch: Date.now(),
+        },
         body: body.length ? body.toString("base64") : undefined,
         isBase64Encoded: body.length > 0,
       } as unknown as APIGatewayProxyEventV2;

@@ -38,8 +38,8 @@ export function routeOutputToLog(file: string): RoutedOutput {
   process.stdout.write = toLog;
   process.stderr.write = toLog;
   return {
-    out: (line) => void stdout.call(process.stdout, line + "\n"),
-    err: (line) => void stderr.call(process.stderr, line + "\n"),
+    out: (line) => void stdout.call(process.stdout, `${line}\n`),
+    err: (line) => void stderr.call(process.stderr, `${line}\n`),
     restore() {
       if (process.stdout.write !== toLog) return;
       process.stdout.write = stdout;
