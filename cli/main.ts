@@ -212,7 +212,14 @@ async function syncNow(services: Services, cluster: string, progress: (line: str
   const t0 = new Date(Date.now() - 1000).toISOString();
   for (let round = 0; round < 720; round++) {
     const { revision, ...sync } = manual;
-    const outcome = await reconcileCluster(deps, { cluster, reason: "manual", caller, enqueuedAt: new Date().toISOString(), ...(revision ? { revision } : {}), ...(Object.keys(sync).length ? { sync } : {}) });
+    const outcome = await reconcileCluster(deps, {
+      cluster,
+      reason: "manual",
+      caller,
+      enqueuedAt: new Date().toISOString(),
+      ...(revision ? { revision } : {}),
+      ...(Object.keys(sync).length ? { sync } : {}),
+    });
     if (!outcome) throw new UsageError(`no cluster named ${cluster}`);
     const id = outcome.status.operation?.id;
     if (!id) {
@@ -400,7 +407,7 @@ export async function main(
             ...(o.selfHeal !== undefined ? { selfHeal: o.selfHeal } : {}),
             ...(o.prune !== undefined ? { prune: o.prune } : {}),
             ...(o.syncOption !== undefined ? { syncOptions: { ...spec.syncOptions, ...syncOptionsFlag(o.syncOption) } } : {}),
-          ...(o.retryLimit !== undefined || o.retryBackoff !== undefined ? { retry: retryFlags(o.retryLimit, o.retryBackoff, spec.retry) } : {}),
+            ...(o.retryLimit !== undefined || o.retryBackoff !== undefined ? { retry: retryFlags(o.retryLimit, o.retryBackoff, spec.retry) } : {}),
             ...(o.ignoreDifferences !== undefined ? { ignoreDifferences: readIgnoreRules(o.ignoreDifferences) } : {}),
           };
         });
