@@ -223,12 +223,13 @@ async function syncNow(services: Services, cluster: string, progress: (line: str
     if (!outcome) throw new UsageError(`no cluster named ${cluster}`);
     const id = outcome.status.operation?.id;
     if (!id) {
+      // this sync, or one the control plane ran meanwhile (it holds the lease while it syncs)
       const last = (await deps.operations.history(cluster, { limit: 1 })).operations[0];
-      if (last && last.startedAt >= t0 && (last.trigger.type === "manual" || last.trigger.type === "rollback")) return last;
+      if (last && last.startedAt >= t0 && last.phase !== "Running") return last;
       if (outcome.status.sync === "Synced") return undefined;
-      throw new UsageError(outcome.status.message ?? `${cluster} is ${outcome.status.sync}: cannot sync`);
+      if (!/another sync of this cluster is running/.test(outcome.status.message ?? "")) throw new UsageError(outcome.status.message ?? `${cluster} is ${outcome.status.sync}: cannot sync`);
     }
-    progress(`running ${id}: ${outcome.status.message ?? "waiting"}`);
+    progress(`running ${id ?? "(another sync holds the lease)"}: ${outcome.status.message ?? "waiting"}`);
     await new Promise((r) => setTimeout(r, 5_000));
   }
   throw new Error(`the sync of ${cluster} is still running after an hour: see converge sync history --cluster ${cluster}`);
@@ -509,12 +510,19 @@ export async function main(
     .option("--resume", "after converge rollback: follow the branch (or the earlier pin) again, and sync")
     .option("--revision <sha>", "sync this commit instead of the branch head")
     .option("--prune", "prune objects gone from Git in this sync, whatever the cluster's policy")
+    .option("--force", "with --prune: prune even when the revision renders nothing or more than half the tracked objects would go")
     .option("--resource <Kind/namespace/name...>", "sync only these resources (Kind/name for cluster-scoped ones); hooks are skipped")
     .option("--dry-run", "print what the sync would apply, prune and run, in order; change nothing")
-    .action(async (o: { cluster?: string; resume?: boolean; revision?: string; prune?: boolean; resource?: string[]; dryRun?: boolean }) => {
+    .action(async (o: { cluster?: string; resume?: boolean; revision?: string; prune?: boolean; force?: boolean; resource?: string[]; dryRun?: boolean }) => {
       if (!o.cluster) throw new UsageError("converge sync needs --cluster <name> (or a subcommand: history)");
       if (o.revision && !/^[0-9a-f]{40}$/.test(o.revision)) throw new UsageError("--revision takes a 40-character commit SHA");
-      const manual = { ...(o.revision ? { revision: o.revision } : {}), ...(o.prune ? { prune: true } : {}), ...(o.resource?.length ? { resources: o.resource } : {}) };
+      if (o.force && !o.prune) throw new UsageError("--force goes with --prune (it lets a prune past the guard)");
+      const manual = {
+        ...(o.revision ? { revision: o.revision } : {}),
+        ...(o.prune ? { prune: true } : {}),
+        ...(o.force ? { force: true } : {}),
+        ...(o.resource?.length ? { resources: o.resource } : {}),
+      };
       if (o.dryRun) return void out((await syncDryRun(svc(), o.cluster, manual)).join("\n"));
       if (o.resume) {
         const rec = await svc().clusters.update(o.cluster, (spec) => {

@@ -12,6 +12,7 @@ import type { SyncTask } from "../shared/sync/plan.js";
 export interface ManualSyncOptions {
   revision?: string;
   prune?: boolean;
+  force?: boolean;
   resources?: string[];
 }
 

@@ -26,8 +26,8 @@ export const ReconcileTaskSchema = z.object({
   deliveryId: z.string().optional(),
   /** Who asked for a manual sync (`converge sync`): an IAM ARN or `user@host`. */
   caller: z.string().optional(),
-  /** Manual sync options: prune for this sync (whatever the cluster's policy), only these resources (keys). */
-  sync: z.object({ prune: z.boolean().optional(), resources: z.array(z.string()).optional() }).optional(),
+  /** Manual sync options: prune for this sync (whatever the cluster's policy), past the prune guard (`force`), only these resources (keys). */
+  sync: z.object({ prune: z.boolean().optional(), force: z.boolean().optional(), resources: z.array(z.string()).optional() }).optional(),
   /** ISO time of enqueueing. */
   enqueuedAt: z.string(),
 });

@@ -47,8 +47,8 @@ export interface SyncInput {
   live: KubeObject[];
   /** What asked for this reconcile (a push or a tick). */
   trigger: OperationTrigger;
-  /** Options of a manual sync: prune this once, only these resource keys. */
-  manual?: { prune?: boolean; resources?: string[] };
+  /** Options of a manual sync: prune this once, past the prune guard (`force`), only these resource keys. */
+  manual?: { prune?: boolean; force?: boolean; resources?: string[] };
 }
 
 /** What the stage did: objects sent, the status fields it changes, and when to come back for a running operation. */
@@ -115,7 +115,7 @@ export function planOperation(input: Omit<SyncInput, "trigger">, op: Pick<Operat
   const extra = new Set(input.drift.filter((d) => d.state === "Extra").map((d) => d.key));
   const pruneCandidates = input.live.filter((o) => extra.has(resourceKey(o)));
   const outOfSync = new Set(input.drift.filter((d) => d.state !== "Synced").map((d) => d.key));
-  const guard = op.prune ? pruneGuard(input.resources.length, input.resources.length + pruneCandidates.length, pruneCandidates.length) : undefined;
+  const guard = op.prune ? pruneGuard(input.resources.length, input.resources.length + pruneCandidates.length, pruneCandidates.length, { force: input.manual?.force }) : undefined;
   const plan = planSync({
     resources: input.resources,
     hooks: input.hooks,

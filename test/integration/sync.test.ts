@@ -328,3 +328,15 @@ test("a revision that renders nothing prunes nothing", async () => {
   assert.ok(exists("sync-heal", "deployment/web") && exists("sync-heal", "gizmo/g"), "nothing was deleted");
   assert.equal(out.status.sync, "OutOfSync");
 });
+
+test("converge sync --prune --force prunes what the guard kept", async () => {
+  const forced = await cli("sync", "--cluster", "heal", "--prune", "--force");
+  assert.equal(forced.code, 0, forced.out);
+  const [op] = await history("heal");
+  assert.ok(
+    op!.resources.some((r) => r.kind === "Deployment" && r.status === "Pruned"),
+    op!.resources.map((r) => `${r.kind} ${r.status}`).join(","),
+  );
+  assert.equal(exists("sync-heal", "deployment/web"), false);
+  assert.equal((await cli("sync", "--cluster", "heal", "--force")).code, 2, "--force alone is refused");
+});

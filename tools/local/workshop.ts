@@ -6,7 +6,9 @@
  * 1. register a cluster with `--sync apply --self-heal --prune` → its first sync;
  * 2. delete a Deployment with kubectl → recreated by self-heal at the next reconcile;
  * 3. change `replicas` in Git and `git push` → the push hook's webhook syncs it;
- * 4. remove a file from Git and push → the object is pruned.
+ * 4. remove a file from Git and push → the object is pruned;
+ * 5. `converge rollback` → the earlier revision's state is back, automation paused, then
+ *    `converge sync --resume` follows Git again.
  */
 import { execFile } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -42,13 +44,14 @@ const DEPLOYMENT = "guestbook/guestbook-ui-deployment.yaml";
 const SERVICE = "guestbook/guestbook-ui-svc.yaml";
 const run = promisify(execFile);
 
-/** Runs the four steps. @throws Error when an effect does not show within its time limit. */
+/** Runs the five steps. @throws Error when an effect does not show within its time limit. */
 export async function runWorkshop(w: Workshop): Promise<void> {
   const t0 = new Date().toISOString();
   await register(w, t0);
   await selfHeal(w);
   await pushReplicas(w);
   await pushPrune(w);
+  await rollback(w);
 }
 
 /**
@@ -78,7 +81,7 @@ async function show(w: Workshop): Promise<void> {
 }
 
 async function register(w: Workshop, since: string): Promise<void> {
-  w.say("GitOps workshop 1/4: register a cluster with automated sync, self-heal and prune");
+  w.say("GitOps workshop 1/5: register a cluster with automated sync, self-heal and prune");
   w.print(`# from here on the control plane runs by itself: a tick every 2 s, a worker on the queue, the webhook at ${w.webhookUrl}`);
   const { kubeconfig, context } = w.cluster;
   await w.converge(
@@ -111,7 +114,7 @@ async function register(w: Workshop, since: string): Promise<void> {
 }
 
 async function selfHeal(w: Workshop): Promise<void> {
-  w.say("GitOps workshop 2/4: delete a Deployment behind Git's back: self-heal recreates it");
+  w.say("GitOps workshop 2/5: delete a Deployment behind Git's back: self-heal recreates it");
   const since = new Date().toISOString();
   w.print(w.kubectl("-n", NS, "delete", "deployment", "guestbook-ui").trim());
   await operation(w, since, "the next reconcile (30 s interval) to find it Missing and heal it", (op) => op.trigger.type === "self-heal");
@@ -136,7 +139,7 @@ async function commitAndPush(w: Workshop, message: string): Promise<string> {
 }
 
 async function pushReplicas(w: Workshop): Promise<void> {
-  w.say("GitOps workshop 3/4: change replicas in Git and push: the push webhook syncs it");
+  w.say("GitOps workshop 3/5: change replicas in Git and push: the push webhook syncs it");
   rmSync(w.workDir, { recursive: true, force: true });
   w.print(`$ git clone -q ${w.repoUrl} ${w.workDir} && cd ${w.workDir}`);
   await run("git", ["clone", "-q", w.repoUrl, w.workDir]);
@@ -151,7 +154,7 @@ async function pushReplicas(w: Workshop): Promise<void> {
 }
 
 async function pushPrune(w: Workshop): Promise<void> {
-  w.say("GitOps workshop 4/4: remove a file from Git and push: prune deletes the object");
+  w.say("GitOps workshop 4/5: remove a file from Git and push: prune deletes the object");
   const since = new Date().toISOString();
   await git(w, "rm", "-q", SERVICE);
   const sha = await commitAndPush(w, "guestbook: no Service");
@@ -162,5 +165,15 @@ async function pushPrune(w: Workshop): Promise<void> {
     await w.settle?.();
     w.print(`# ${w.neighbour} tracks the same path with --sync apply and no --prune: it keeps its Service, reported Extra`);
   }
+  await show(w);
+}
+
+async function rollback(w: Workshop): Promise<void> {
+  w.say("GitOps workshop 5/5: roll back to the revision before: the Service is back, automation paused until resumed");
+  await w.converge("rollback", "--cluster", NAME);
+  w.print(w.kubectl("-n", NS, "get", "services", "-o", "name").trim());
+  await show(w);
+  await w.converge("sync", "--cluster", NAME, "--resume");
+  w.print(w.kubectl("-n", NS, "get", "services", "-o", "name").trim() || "(no Service left in namespace guestbook: Git's state again)");
   await show(w);
 }
