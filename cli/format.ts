@@ -1,4 +1,6 @@
-/** Plain-text output helpers of the CLI. */
+/** Plain-text output and flag helpers of the CLI. */
+import { parseDuration } from "../shared/cluster/spec.js";
+import { UsageError } from "./errors.js";
 
 /** Renders rows as an aligned table with a header row; `undefined` cells print as `-`. */
 export function table(headers: string[], rows: (string | number | undefined)[][]): string {
@@ -20,4 +22,19 @@ export function ago(iso: string | undefined, now = Date.now()): string | undefin
   if (s < 3600) return `${Math.floor(s / 60)}m ago`;
   if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
   return `${Math.floor(s / 86400)}d ago`;
+}
+
+/**
+ * Parses a duration flag (`30s`, `5m`, `1h`), at least `min` seconds.
+ * @throws UsageError naming the flag.
+ */
+export function durationFlag(flag: string, text: string, min = 0): number {
+  let seconds: number;
+  try {
+    seconds = parseDuration(text);
+  } catch (err) {
+    throw new UsageError(`${flag}: ${(err as Error).message}`);
+  }
+  if (seconds < min) throw new UsageError(`${flag} ${text} is below the minimum of ${min}s`);
+  return seconds;
 }

@@ -7,20 +7,16 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { hostname, userInfo } from "node:os";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { Command, CommanderError, Option } from "commander";
-import { createServices, type Services } from "../shared/services.js";
-import { formatDuration, parseDuration, MIN_INTERVAL_SECONDS, ValidationError, type ClusterSpecInput } from "../shared/cluster/spec.js";
+import { createServices, reconcileDeps, type Services } from "../shared/services.js";
+import { formatDuration, MIN_INTERVAL_SECONDS, ValidationError, type ClusterSpecInput } from "../shared/cluster/spec.js";
 import { ClusterExistsError, ClusterNotFoundError, type ClusterRecord } from "../shared/store/clusters.js";
 import { tick } from "../shared/schedule/tick.js";
-import { ago, table, time } from "./format.js";
-import { describeTrigger, isOperationId, RESULT_STATUSES, type OperationRecord } from "../shared/store/operations.js";
+import { ago, durationFlag, table, time } from "./format.js";
 import { diffCluster, diffFiles, type DiffResult } from "../shared/reconcile/diff-cluster.js";
 import { resourceReport } from "../shared/diff/report.js";
-import { reconcileDeps } from "../shared/services.js";
-import { reconcileCluster } from "../shared/reconcile/reconcile.js";
-import { syncDryRun, type ManualSyncOptions } from "./sync.js";
+import { registerSyncCommands } from "./sync.js";
 import { installToolLocator } from "./binaries.js";
 import { UsageError } from "./errors.js";
 import { diffLocal, renderLocal, type LocalRenderOptions } from "./local.js";
@@ -107,21 +103,6 @@ function retryFlags(limit: string | undefined, backoff: string | undefined, base
   return out;
 }
 
-/**
- * Parses a duration flag (`30s`, `5m`, `1h`), at least `min` seconds.
- * @throws UsageError naming the flag.
- */
-function durationFlag(flag: string, text: string, min = 0): number {
-  let seconds: number;
-  try {
-    seconds = parseDuration(text);
-  } catch (err) {
-    throw new UsageError(`${flag}: ${(err as Error).message}`);
-  }
-  if (seconds < min) throw new UsageError(`${flag} ${text} is below the minimum of ${min}s`);
-  return seconds;
-}
-
 /** Reads a YAML/JSON list of ignore rules (Argo CD's ignoreDifferences format) from a file. */
 function readIgnoreRules(file: string): unknown[] {
   let rules: unknown;
@@ -198,70 +179,6 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
     retry: retryFlags(o.retryLimit, o.retryBackoff, { limit: 0, durationSeconds: 5, factor: 2, maxDurationSeconds: 180 }),
     ignoreDifferences: (o.ignoreDifferences ? readIgnoreRules(o.ignoreDifferences) : []) as ClusterSpecInput["ignoreDifferences"], // validated by the spec schema
   };
-}
-
-/**
- * A manual sync, run here with the caller's credentials (as `converge diff --cluster` reads):
- * reconciles with trigger `manual` until the operation ends, printing its progress.
- * @returns the operation, or undefined when the cluster is in sync (nothing to do).
- * @throws UsageError when the cluster is unknown or cannot sync (Error, Unknown: the message says why).
- */
-async function syncNow(services: Services, cluster: string, progress: (line: string) => void, manual: ManualSyncOptions = {}): Promise<OperationRecord | undefined> {
-  const deps = reconcileDeps(services);
-  const caller = `${userInfo().username}@${hostname()}`;
-  const t0 = new Date(Date.now() - 1000).toISOString();
-  for (let round = 0; round < 720; round++) {
-    const { revision, ...sync } = manual;
-    const outcome = await reconcileCluster(deps, {
-      cluster,
-      reason: "manual",
-      caller,
-      enqueuedAt: new Date().toISOString(),
-      ...(revision ? { revision } : {}),
-      ...(Object.keys(sync).length ? { sync } : {}),
-    });
-    if (!outcome) throw new UsageError(`no cluster named ${cluster}`);
-    const id = outcome.status.operation?.id;
-    if (!id) {
-      // this sync, or one the control plane ran meanwhile (it holds the lease while it syncs)
-      const last = (await deps.operations.history(cluster, { limit: 1 })).operations[0];
-      if (last && last.startedAt >= t0 && last.phase !== "Running") return last;
-      if (outcome.status.sync === "Synced") return undefined;
-      if (!/another sync of this cluster is running/.test(outcome.status.message ?? "")) throw new UsageError(outcome.status.message ?? `${cluster} is ${outcome.status.sync}: cannot sync`);
-    }
-    progress(`running ${id ?? "(another sync holds the lease)"}: ${outcome.status.message ?? "waiting"}`);
-    await new Promise((r) => setTimeout(r, 5_000));
-  }
-  throw new Error(`the sync of ${cluster} is still running after an hour: see converge sync history --cluster ${cluster}`);
-}
-
-/**
- * The revision `converge rollback` returns to: the one of operation `to` (an id), the revision
- * `to` (a commit SHA that synced), or by default the last revision that synced before the
- * cluster's current one.
- * @throws UsageError when there is no such earlier successful sync.
- */
-async function rollbackTarget(services: Services, cluster: string, to: string | undefined): Promise<string> {
-  const rec = await services.clusters.get(cluster);
-  if (!rec) throw new UsageError(`no cluster named ${cluster}`);
-  if (to && isOperationId(to)) {
-    const op = await services.operations.get(cluster, to);
-    if (op?.phase !== "Succeeded") throw new UsageError(`operation ${to} of ${cluster} did not succeed (or does not exist): only a revision that synced can be rolled back to`);
-    return op.revision;
-  }
-  if (to) {
-    const op = await services.operations.lastSucceeded(cluster, { revision: to });
-    if (!op) throw new UsageError(`${to} never synced on ${cluster}: roll back to a revision of converge sync history --cluster ${cluster}`);
-    return op.revision;
-  }
-  for (let cursor: string | undefined, page = 0; page < 20; page++) {
-    const h = await services.operations.summaries(cluster, { limit: 100, ...(cursor ? { cursor } : {}) });
-    const earlier = h.operations.find((op) => op.phase === "Succeeded" && !op.dryRun && op.revision !== rec.status.appliedRevision);
-    if (earlier) return earlier.revision;
-    if (!h.cursor) break;
-    cursor = h.cursor;
-  }
-  throw new UsageError(`${cluster} has no earlier revision that synced`);
 }
 
 /** `apply (self-heal, prune)`, `detect`: the sync policy as the CLI prints it. */
@@ -502,99 +419,14 @@ export async function main(
       );
     });
 
-  const syncOps = program
-    .command("sync")
-    .description("sync a cluster to Git now (converge sync --cluster X), or read its sync history (converge sync history)")
-    .enablePositionalOptions()
-    .option("--cluster <name>", "the cluster to sync")
-    .option("--resume", "after converge rollback: follow the branch (or the earlier pin) again, and sync")
-    .option("--revision <sha>", "sync this commit instead of the branch head")
-    .option("--prune", "prune objects gone from Git in this sync, whatever the cluster's policy")
-    .option("--force", "with --prune: prune even when the revision renders nothing or more than half the tracked objects would go")
-    .option("--resource <Kind/namespace/name...>", "sync only these resources (Kind/name for cluster-scoped ones); hooks are skipped")
-    .option("--dry-run", "print what the sync would apply, prune and run, in order; change nothing")
-    .action(async (o: { cluster?: string; resume?: boolean; revision?: string; prune?: boolean; force?: boolean; resource?: string[]; dryRun?: boolean }) => {
-      if (!o.cluster) throw new UsageError("converge sync needs --cluster <name> (or a subcommand: history)");
-      if (o.revision && !/^[0-9a-f]{40}$/.test(o.revision)) throw new UsageError("--revision takes a 40-character commit SHA");
-      if (o.force && !o.prune) throw new UsageError("--force goes with --prune (it lets a prune past the guard)");
-      const manual = {
-        ...(o.revision ? { revision: o.revision } : {}),
-        ...(o.prune ? { prune: true } : {}),
-        ...(o.force ? { force: true } : {}),
-        ...(o.resource?.length ? { resources: o.resource } : {}),
-      };
-      if (o.dryRun) return void out((await syncDryRun(svc(), o.cluster, manual)).join("\n"));
-      if (o.resume) {
-        const rec = await svc().clusters.update(o.cluster, (spec) => {
-          if (!spec.rollback) throw new UsageError(`${o.cluster} is not rolled back: nothing to resume`);
-          const { rollback, ...rest } = spec;
-          return { ...rest, source: { ...spec.source, ref: rollback.previousRef } };
-        });
-        err(`${rec.name} follows ${rec.spec.source.ref ?? `branch ${rec.spec.source.branch}`} again`);
-      }
-      const op = await syncNow(svc(), o.cluster, (line) => err(line), manual);
-      if (!op) return void out(`${o.cluster} is in sync with Git: nothing to sync`);
-      out(
-        `${op.phase}: ${op.id} ${op.revision.slice(0, 12)} ${RESULT_STATUSES.filter((r) => op.counts[r])
-          .map((r) => `${op.counts[r]} ${r}`)
-          .join(", ")}${op.message ? ` — ${op.message}` : ""}`,
-      );
-      if (op.phase !== "Succeeded") exitCode = 1;
-    });
-  syncOps
-    .command("history")
-    .description("sync operations of a cluster, newest first, failures included")
-    .requiredOption("--cluster <name>", "cluster name")
-    .option("--since <duration>", "how far back, e.g. 30m, 24h, 7d (default: all)")
-    .option("--limit <n>", "at most this many operations, 1 to 1000", "50")
-    .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
-    .action(async (o: { cluster: string; since?: string; limit: string; output: string }) => {
-      const since = o.since === undefined ? undefined : new Date(Date.now() - durationFlag("--since", o.since) * 1000).toISOString();
-      const limit = /^\d+$/.test(o.limit) ? Number(o.limit) : NaN;
-      if (!(limit >= 1 && limit <= 1000)) throw new UsageError(`--limit must be an integer from 1 to 1000, not "${o.limit}"`);
-      if (!(await svc().clusters.get(o.cluster))) err(`note: cluster "${o.cluster}" is not registered (showing any history it left)`);
-      const page = o.output === "json" ? await svc().operations.history(o.cluster, { since, limit }) : await svc().operations.summaries(o.cluster, { since, limit });
-      if (page.cursor) err(`note: the newest ${limit} shown; more with a larger --limit`);
-      if (o.output === "json") return void out(JSON.stringify(page.operations, null, 2));
-      const seconds = (from: string, to?: string) => Math.max(0, Math.round(((to ? Date.parse(to) : Date.now()) - Date.parse(from)) / 1000));
-      out(
-        table(
-          ["ID", "TRIGGER", "REVISION", "PHASE", "STARTED", "DURATION", "RESULTS", "MESSAGE"],
-          page.operations.map((op) => [
-            op.id,
-            describeTrigger(op.trigger) + (op.dryRun ? " (dry run)" : ""),
-            op.revision.slice(0, 12),
-            op.phase,
-            time(op.startedAt),
-            op.finishedAt ? formatDuration(seconds(op.startedAt, op.finishedAt)) : `running ${formatDuration(seconds(op.startedAt))}`,
-            RESULT_STATUSES.filter((r) => op.counts[r])
-              .map((r) => `${op.counts[r]} ${r}`)
-              .join(", "),
-            op.message?.replace(/\s+/g, " ").slice(0, 100),
-          ]),
-        ),
-      );
-    });
-
-  program
-    .command("rollback")
-    .description("converge a cluster to an earlier revision that synced, and pause its automated sync until converge sync --resume")
-    .requiredOption("--cluster <name>", "the cluster")
-    .option("--to <operation id | revision>", "the operation or revision to return to (default: the revision synced before the current one)")
-    .action(async (o: { cluster: string; to?: string }) => {
-      const to = await rollbackTarget(svc(), o.cluster, o.to);
-      const caller = `${userInfo().username}@${hostname()}`;
-      await svc().clusters.update(o.cluster, (spec) => ({
-        ...spec,
-        source: { ...spec.source, ref: to },
-        rollback: { to, previousRef: spec.rollback ? spec.rollback.previousRef : spec.source.ref, at: new Date().toISOString(), caller },
-      }));
-      const op = await syncNow(svc(), o.cluster, (line) => err(line));
-      if (!op) return void out(`${o.cluster} already matches ${to.slice(0, 12)}; automated sync is paused on it (converge sync --cluster ${o.cluster} --resume follows Git again)`);
-      out(`${op.phase}: rolled back ${o.cluster} to ${to.slice(0, 12)} (${op.id})${op.message ? ` — ${op.message}` : ""}`);
-      out(`automated sync of ${o.cluster} is paused on that revision; converge sync --cluster ${o.cluster} --resume follows Git again`);
-      if (op.phase !== "Succeeded") exitCode = 1;
-    });
+  registerSyncCommands(program, {
+    svc,
+    out,
+    err,
+    fail: () => {
+      exitCode = 1;
+    },
+  });
 
   program
     .command("render <dir>")

@@ -9,9 +9,9 @@ import { diffAll, isNamespacedKind } from "../diff/index.js";
 import { resourceHealth } from "../health/index.js";
 import { resourceKey, type KubeObject, type ResourceDrift } from "../model.js";
 import { renderRevision, type ReconcileDeps } from "./reconcile.js";
-import { inspect, placeInNamespaces, schemasOf, scopesOf, TRACKING_ANNOTATION, type InspectStats } from "./inspect.js";
+import { inspect, placeInNamespaces, schemasOf, scopesOf, type InspectStats } from "./inspect.js";
 import { schemasFor, type Schemas } from "../schema/index.js";
-import { splitHooks } from "../sync/annotations.js";
+import { splitHooks, TRACKING_ANNOTATION } from "../sync/annotations.js";
 import { ClusterNotFoundError } from "../store/clusters.js";
 
 /** What a diff found: per-resource drift and both sides, by resource key. */

@@ -20,8 +20,6 @@ import { FIELD_MANAGER, UnknownKindError, type ResourceApi } from "../kube/resou
 
 import { TRACKING_ANNOTATION } from "../sync/annotations.js";
 
-export { TRACKING_ANNOTATION };
-
 /** Gives namespaced objects without a namespace `namespace`, strips it from cluster-scoped ones; unserved kinds are left as they are. */
 export async function placeInNamespaces(api: ResourceApi, objects: KubeObject[], namespace: string): Promise<KubeObject[]> {
   return Promise.all(

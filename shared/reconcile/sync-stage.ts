@@ -143,39 +143,39 @@ export const LEASE_MS = 15 * 60_000;
 export async function syncStage(deps: { operations: OperationStore; clusters: ClusterStore; log: Log; now: () => number }, api: ResourceApi, input: SyncInput): Promise<SyncOutcome> {
   const { rec } = input;
   if (rec.spec.syncPolicy !== "apply") return { synced: false, applied: 0, status: {} };
-  const running = rec.status.operation !== undefined || (await deps.operations.running(rec.name)) !== undefined;
-  if (!running && !decide(input, deps.now()).start) return syncUnderLease(deps, api, input);
+  // the running operation, also one whose cursor a concurrent status write lost (it restarts its plan: applies are idempotent)
+  const running = rec.status.operation ? await deps.operations.get(rec.name, rec.status.operation.id) : await deps.operations.running(rec.name);
+  const d = running?.phase === "Running" ? undefined : decide(input, deps.now());
+  if (d && !d.start) return { synced: false, applied: 0, status: { ...d.status, operation: undefined }, resumeAt: d.resumeAt, message: d.message };
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
   if (!(await deps.clusters.acquireLease(rec.name, owner, LEASE_MS, deps.now()))) {
     return { synced: false, applied: 0, status: {}, message: "another sync of this cluster is running (its lease is held); this reconcile only compared" };
   }
   try {
-    return await syncUnderLease(deps, api, input);
-  } finally {
-    await deps.clusters.releaseLease(rec.name, owner);
-  }
-}
-
-/** The sync stage proper: decide, start or resume the operation, run it, record it. */
-async function syncUnderLease(deps: { operations: OperationStore; log: Log; now: () => number }, api: ResourceApi, input: SyncInput): Promise<SyncOutcome> {
-  const { rec } = input;
-  const now = deps.now();
-  // the running operation, also one whose cursor a concurrent status write lost (it restarts its plan: applies are idempotent)
-  let op: OperationRecord | undefined = rec.status.operation ? await deps.operations.get(rec.name, rec.status.operation.id) : await deps.operations.running(rec.name);
-  let cursor = op?.phase === "Running" ? (rec.status.operation?.cursor as SyncCursor | undefined) : undefined;
-  let status: Partial<ClusterStatus> = {};
-  if (op?.phase !== "Running") {
-    const d = decide(input, now);
-    if (!d.start) return { synced: false, applied: 0, status: { ...d.status, operation: undefined }, resumeAt: d.resumeAt, message: d.message };
-    status = d.status;
+    if (!d?.start) return await runOperation(deps, api, input, running!, rec.status.operation?.cursor as SyncCursor | undefined, {});
+    let op: OperationRecord;
     try {
       op = await deps.operations.start({ cluster: rec.name, revision: input.revision, trigger: d.start, prune: input.manual?.prune ?? rec.spec.prune });
     } catch (err) {
       if (err instanceof OperationInProgressError) return { synced: false, applied: 0, status: {}, message: err.message };
       throw err;
     }
-    cursor = undefined;
+    return await runOperation(deps, api, input, op, undefined, d.status);
+  } finally {
+    await deps.clusters.releaseLease(rec.name, owner);
   }
+}
+
+/** Runs (or resumes from `cursor`) operation `op` under the cluster's lease and records it; `status` is what the decision to start it changes. */
+async function runOperation(
+  deps: { operations: OperationStore; log: Log; now: () => number },
+  api: ResourceApi,
+  input: SyncInput,
+  op: OperationRecord,
+  cursor: SyncCursor | undefined,
+  status: Partial<ClusterStatus>,
+): Promise<SyncOutcome> {
+  const { rec } = input;
   if (rec.spec.syncOptions.createNamespace) await ensureNamespace(api, rec.spec.namespace);
   const only =
     rec.status.operation?.id === op.id ? rec.status.operation.only : op.trigger.type === "self-heal" ? input.drift.filter((d) => needsSync(d, rec.spec.prune)).map((d) => d.key) : selected(input);
