@@ -135,7 +135,8 @@ async function registerAndPush(c1: Cluster, c2: Cluster, reconcile: ReconcileHan
     body,
     headers: { "content-type": "application/json", "x-github-event": "push", "x-github-delivery": `demo-${Date.now()}`, "x-hub-signature-256": await sign(SECRET, body) },
   });
-  print(`POST ${served.url} -> ${res.status} ${await res.text()}`);
+  const answer = (await res.json().catch(() => ({}))) as { revision?: string; enqueued?: number; clusters?: string[]; error?: string };
+  print(`the webhook answered ${res.status}: ${answer.error ?? `revision ${answer.revision?.slice(0, 12)}, ${answer.enqueued} cluster(s) enqueued: ${answer.clusters?.join(", ")}`}`);
   await served.close();
 
   say("the reconcile function consumes the queue: fetch, render, apply, compare");
@@ -162,7 +163,8 @@ async function editAndDetect(c1: Cluster, reconcile: ReconcileHandler): Promise<
   const waitMs = Math.max(0, due - Date.now() + 500);
   print(`waiting ${(waitMs / 1000).toFixed(0)} s`);
   await new Promise((r) => setTimeout(r, waitMs));
-  print(`tick -> ${JSON.stringify(await (tickFn.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)({}, localContext("converge-tick")))}`);
+  const ticked = (await (tickFn.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)({}, localContext("converge-tick"))) as { due: number; enqueued: number; clusters: string[] };
+  print(`the tick found ${ticked.due} cluster(s) due and enqueued ${ticked.enqueued}: ${ticked.clusters.join(", ")}`);
   reconciled(await drainQueue(reconcile));
 
   say("the central view and the drift history");
