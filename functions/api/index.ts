@@ -5,19 +5,18 @@
 import middy from "@middy/core";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { createServices } from "../../shared/services.js";
+import { loadConfig } from "../../shared/config.js";
+import { clusterStore, eventStore, operationStore, snapshotStore } from "../../shared/compose/stores.js";
 import { handleQuery } from "../../shared/api/query.js";
 
 const logger = new Logger({ serviceName: "converge-api" });
-const services = createServices();
+const config = loadConfig();
+const stores = { clusters: clusterStore(config), events: eventStore(config), operations: operationStore(config), snapshots: snapshotStore(config) };
 
 /** HTTP API (payload 2.0) handler. */
 export const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
   try {
-    const res = await handleQuery(
-      { method: event.requestContext.http.method, path: event.rawPath, query: event.queryStringParameters ?? {} },
-      { clusters: services.clusters, events: services.events, operations: services.operations },
-    );
+    const res = await handleQuery({ method: event.requestContext.http.method, path: event.rawPath, query: event.queryStringParameters ?? {} }, stores);
     return { statusCode: res.statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(res.body) };
   } catch (err) {
     logger.error("query failed", err as Error);

@@ -5,12 +5,16 @@
 import middy from "@middy/core";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { createServices } from "../../shared/services.js";
+import { loadConfig } from "../../shared/config.js";
+import { clusterStore, deliveryStore, taskQueue } from "../../shared/compose/stores.js";
 import { handleGithubDelivery } from "../../shared/webhook/github.js";
 import { webhookSecret } from "../../shared/secrets.js";
 
 const logger = new Logger({ serviceName: "converge-webhook" });
-const services = createServices();
+const config = loadConfig();
+const clusters = clusterStore(config);
+const deliveries = deliveryStore(config);
+const queue = taskQueue(config);
 const maxBodyBytes = Number(process.env.CONVERGE_WEBHOOK_MAX_BYTES ?? 0) || undefined;
 
 /** Function URL handler: answers 202/200 with JSON, 4xx with `{error}`, 500 when storage or the queue failed. */
@@ -19,10 +23,10 @@ export const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIG
     if (event.requestContext?.http?.method && event.requestContext.http.method !== "POST") {
       return json(405, { error: "only POST is accepted" });
     }
-    if (!services.queue) throw new Error("CONVERGE_QUEUE_URL is not set");
+    if (!queue) throw new Error("CONVERGE_QUEUE_URL is not set");
     const res = await handleGithubDelivery(
       { headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
-      { secret: await webhookSecret(services.config), clusters: services.clusters, deliveries: services.deliveries, queue: services.queue, maxBodyBytes, log: logger },
+      { secret: await webhookSecret(config), clusters, deliveries, queue, maxBodyBytes, log: logger },
     );
     if (res.statusCode >= 400) logger.warn("webhook rejected", { statusCode: res.statusCode, error: res.body.error });
     return json(res.statusCode, res.body);

@@ -3,9 +3,9 @@
  * reconciled and what a reconcile may do. Validated with zod at every entry point (CLI,
  * API, the store) so bad input fails before anything is written.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { normalizeRepoUrl } from "../git/url.js";
-import { IgnoreRuleSchema } from "../diff/ignore.js";
+import { IgnoreRuleSchema } from "./ignore-rule.js";
 
 /** Shortest reconcile interval accepted: 30 s (a tick every minute checks due clusters). */
 export const MIN_INTERVAL_SECONDS = 30;
@@ -40,6 +40,33 @@ export function formatDuration(seconds: number): string {
 }
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A label name (the part after the optional prefix), as Kubernetes accepts it: at most 63 alphanumerics, `-`, `_`, `.`, alphanumeric at both ends. */
+const labelName = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** A label prefix: a DNS subdomain of at most 253 characters. */
+const labelPrefix = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Whether `key` is a valid label key (`[prefix/]name`, Kubernetes' rules). */
+export function isLabelKey(key: string): boolean {
+  const slash = key.lastIndexOf("/");
+  return slash < 0 ? labelName.test(key) : labelPrefix.test(key.slice(0, slash)) && labelName.test(key.slice(slash + 1));
+}
+
+/** Whether `value` is a valid label value: empty, or a label name. */
+export function isLabelValue(value: string): boolean {
+  return value === "" || labelName.test(value);
+}
+
+/** Labels of a cluster (`env=prod`, `region=eu-west-1`), with Kubernetes' key and value rules; what `converge status -l` and the fleet page select on. */
+export const LabelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+  if (Object.keys(labels).length > 64) ctx.addIssue({ code: "custom", message: "at most 64 labels" });
+  for (const [k, v] of Object.entries(labels)) {
+    if (!isLabelKey(k))
+      ctx.addIssue({ code: "custom", path: [k], message: `invalid label key "${k}": [prefix/]name, the name at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit` });
+    else if (!isLabelValue(v))
+      ctx.addIssue({ code: "custom", path: [k], message: `invalid label value "${v}": at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit (or empty)` });
+  }
+});
 
 /** The Git source of a cluster's desired state (a plain YAML/JSON directory for now). */
 export const SourceSchema = z.object({
@@ -143,6 +170,8 @@ export const AccessSchema = z.discriminatedUnion("type", [
 export const ClusterSpecSchema = z.object({
   name: z.string().max(63).regex(dnsLabel, "cluster name must be a DNS label: lower-case letters, digits and '-', at most 63"),
   source: SourceSchema,
+  /** Labels (`env=prod`): fleet views and `converge status -l` select clusters with them. */
+  labels: LabelsSchema.default({}),
   /** Namespace given to namespaced objects that have none in Git (like Argo CD's destination namespace). */
   namespace: z.string().max(63).regex(dnsLabel, "namespace must be a DNS label"),
   access: AccessSchema,

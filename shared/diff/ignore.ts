@@ -9,29 +9,13 @@
  * everything turns that off. Mutating webhooks need no rule: the dry-run confirmation sees
  * their changes.
  */
-import { z } from "zod";
+import type { IgnoreRule } from "../cluster/ignore-rule.js";
 import type { FieldChange, KubeObject, ResourceDrift } from "../model.js";
 import { builtinSchemas, listMatch, type Schemas } from "../schema/index.js";
 import { appendKey, itemKey, memberSegment } from "./compare.js";
 import { fieldsV1Paths } from "./managed.js";
 
-/** One rule. Empty `group` is the core group; omitted selectors match anything. */
-export const IgnoreRuleSchema = z.object({
-  group: z.string().optional(),
-  kind: z.string().optional(),
-  name: z.string().optional(),
-  namespace: z.string().optional(),
-  /** RFC 6901 pointers, e.g. `/spec/replicas`, `/spec/template/spec/containers/0/image`. */
-  jsonPointers: z.array(z.string().regex(/^\//, "a JSON pointer starts with /")).optional(),
-  /**
-   * Field paths in Converge's syntax with wildcards, e.g. `spec.template.spec.containers[*].image`,
-   * `metadata.annotations[*]`; a jq-style leading `.` and `[]` are accepted (`.spec.x[].y`).
-   */
-  jqPathExpressions: z.array(z.string()).optional(),
-  /** Fields whose live owner is one of these field managers are not drift. */
-  managedFieldsManagers: z.array(z.string()).optional(),
-});
-export type IgnoreRule = z.infer<typeof IgnoreRuleSchema>;
+export { IgnoreRuleSchema, type IgnoreRule } from "../cluster/ignore-rule.js";
 
 /** Managers whose fields are not drift unless a rule says otherwise: controllers, not people. */
 export const DEFAULT_CONTROLLER_MANAGERS = ["kube-controller-manager"];
