@@ -12,6 +12,7 @@
  * | `CONVERGE_TABLE_PREFIX` | prefix of the table names | `converge-` |
  * | `CONVERGE_CLUSTERS_TABLE` ... `CONVERGE_DELIVERIES_TABLE`, `CONVERGE_OPERATIONS_TABLE` | explicit table names | prefix + `clusters` ... `operations` |
  * | `CONVERGE_QUEUE_URL` | URL of the reconcile FIFO queue | required to enqueue |
+ * | `CONVERGE_RESUME_QUEUE_URL` | URL of the standard queue that brings a waiting reconcile back after a delay | unset: the tick brings it back |
  * | `CONVERGE_WEBHOOK_SECRET` | GitHub webhook secret (local mode) | — |
  * | `CONVERGE_WEBHOOK_SECRET_ARN` | Secrets Manager secret holding it (AWS) | — |
  * | `CONVERGE_WORK_DIR` | scratch space for Git fetches | `$TMPDIR/converge` |
@@ -37,6 +38,8 @@ export interface ConvergeConfig {
   sqsEndpoint?: string;
   tables: TableNames;
   queueUrl?: string;
+  /** Standard queue of delayed resumptions (shared/queue/resume.ts). */
+  resumeQueueUrl?: string;
   webhookSecret?: string;
   webhookSecretArn?: string;
   workDir: string;
@@ -63,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConvergeConfig
       operations: env.CONVERGE_OPERATIONS_TABLE || `${prefix}operations`,
     },
     queueUrl: env.CONVERGE_QUEUE_URL || undefined,
+    resumeQueueUrl: env.CONVERGE_RESUME_QUEUE_URL || undefined,
     webhookSecret: env.CONVERGE_WEBHOOK_SECRET || undefined,
     webhookSecretArn: env.CONVERGE_WEBHOOK_SECRET_ARN || undefined,
     workDir: env.CONVERGE_WORK_DIR || join(tmpdir(), "converge"),

@@ -8,14 +8,13 @@
 import middy from "@middy/core";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSEvent, SQSRecord, SQSBatchResponse } from "aws-lambda";
-import { createServices, reconcileDeps } from "../../shared/services.js";
+import { createReconcileServices, reconcileDeps } from "../../shared/compose/reconcile.js";
 import { reconcileCluster } from "../../shared/reconcile/reconcile.js";
 import { ReconcileTaskSchema } from "../../shared/queue/tasks.js";
 import { processFifoBatch } from "../../shared/queue/fifo-batch.js";
 
 const logger = new Logger({ serviceName: "converge-reconcile" });
-const services = createServices();
-const deps = reconcileDeps(services, { log: logger });
+const deps = reconcileDeps(createReconcileServices(), { log: logger });
 
 /**
  * One message: a malformed body is logged and dropped (retrying cannot fix it); a reconcile

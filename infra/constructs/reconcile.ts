@@ -39,12 +39,13 @@ export class Reconcile extends Construct {
     super(scope, id);
     this.fn = convergeFunction(this, "Function", "reconcile", {
       timeout: RECONCILE_TIMEOUT,
-      memorySize: 1024,
+      memorySize: 512,
       ephemeralStorageSize: Size.gibibytes(2),
       architecture: Architecture.X86_64,
       layers: [new KubectlV34Layer(this, "KubectlLayer")],
-      environment: { ...props.tables.environment(), CONVERGE_WORK_DIR: "/tmp/converge" },
+      environment: { ...props.tables.environment(), CONVERGE_WORK_DIR: "/tmp/converge", CONVERGE_RESUME_QUEUE_URL: props.queue.resume.queueUrl },
     });
+    props.queue.resume.grantSendMessages(this.fn);
     for (const t of [props.tables.tables.clusters, props.tables.tables.snapshots, props.tables.tables.events, props.tables.tables.operations]) t.grantReadWriteData(this.fn);
     // EKS targets: endpoint and CA (DescribeCluster), cross-account roles (AssumeRole)
     const stack = Stack.of(this);

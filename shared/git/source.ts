@@ -144,6 +144,62 @@ export class GitSource {
     if (!(await this.hasCommit(gitdir, revision))) throw new SourceError(`revision ${revision} not found in ${url} (branch ${branch})`);
   }
 
+  /**
+   * Whether commit `ancestor` is reachable from commit `descendant` through parent links (Git's
+   * `merge-base --is-ancestor`; a commit is its own ancestor). Both are fetched first. The local
+   * copy is shallow, so a walk that reaches its shallow boundary deepens `branch` (20, 200
+   * commits, then all) and walks again; the answer is definitive once a walk ends without
+   * reaching the boundary.
+   * @throws SourceError when either commit cannot be fetched; network errors as `fetch` throws them.
+   */
+  async isAncestor(url: string, ancestor: string, descendant: string, branch: string, auth?: GitAuth): Promise<boolean> {
+    if (ancestor === descendant) return true;
+    await this.fetch(url, descendant, branch, auth);
+    await this.fetch(url, ancestor, branch, auth);
+    const gitdir = this.gitdir(url);
+    return this.exclusive(gitdir, async () => {
+      for (const depth of [20, 200, undefined]) {
+        const found = await this.walkTo(gitdir, descendant, ancestor);
+        if (found !== undefined) return found;
+        this.requests++;
+        await git
+          .fetch({ fs, http, gitdir, remote: "origin", url, singleBranch: true, tags: false, onAuth: this.onAuth(auth), ref: branch, ...(depth ? { depth } : {}) })
+          .catch((e: unknown) => permanent(e, url));
+      }
+      return (await this.walkTo(gitdir, descendant, ancestor)) ?? false;
+    });
+  }
+
+  /** Breadth-first walk of the parents of `from` looking for `to`: true / false, or undefined when the walk reached the shallow boundary first. */
+  private async walkTo(gitdir: string, from: string, to: string): Promise<boolean | undefined> {
+    const shallow = new Set(
+      await fs.promises
+        .readFile(join(gitdir, "shallow"), "utf8")
+        .then((s) => s.split("\n").filter(Boolean))
+        .catch(() => []),
+    );
+    const seen = new Set([from]);
+    let incomplete = false;
+    for (const queue = [from]; queue.length > 0; ) {
+      const oid = queue.shift()!;
+      if (oid === to) return true;
+      const parents = await git
+        .readCommit({ fs, gitdir, oid })
+        .then((c) => c.commit.parent)
+        .catch(() => undefined);
+      if (parents?.includes(to)) return true;
+      if (!parents || shallow.has(oid)) {
+        incomplete = true; // history beyond this commit is not here
+        continue;
+      }
+      for (const p of parents.filter((p) => !seen.has(p))) {
+        seen.add(p);
+        queue.push(p);
+      }
+    }
+    return incomplete ? undefined : false;
+  }
+
   private async hasCommit(gitdir: string, oid: string): Promise<boolean> {
     try {
       await git.readCommit({ fs, gitdir, oid });

@@ -21,18 +21,21 @@ import { redactSecret } from "../diff/index.js";
 import { inspect, placeInNamespaces, schemasOf, scopesOf, type Scope } from "./inspect.js";
 import { splitHooks } from "../sync/annotations.js";
 import { syncStage, type SyncOutcome } from "./sync-stage.js";
-import type { OperationStore, OperationTrigger } from "../store/operations.js";
+import type { OperationTrigger } from "../store/operations.js";
 import { resourceKey, type DesiredObject, type KubeObject, type ResourceDrift, type SourceLocation } from "../model.js";
-import { SourceError, type GitAuth, type GitSource } from "../git/source.js";
+import { SourceError, type GitAuth } from "../git/source.js";
 import { ClusterUnreachableError, KubeApiError } from "../kube/client.js";
 import type { ResourceApi } from "../kube/resources.js";
-import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
-import { observedDigest, snapshotKey, type DesiredSnapshot, type ObservedState, type SnapshotStore } from "../store/snapshots.js";
-import type { DriftEvent, EventStore } from "../store/events.js";
+import type { ClusterRecord } from "../store/clusters.js";
+import { observedDigest, sameJson, snapshotKey, type DesiredSnapshot, type ObservedState } from "../store/snapshots.js";
+import type { DriftEvent } from "../store/events.js";
+import type { ClusterPort, EventPort, GitPort, OperationPort, SnapshotPort } from "./ports.js";
 import type { ClusterStatus, ResourceCounts } from "../cluster/status.js";
 import type { ClusterAccess } from "../cluster/spec.js";
 import type { ReconcileTask } from "../queue/tasks.js";
+import type { ResumeQueue } from "../queue/resume.js";
 import { publishReconcileMetrics } from "../metrics/emf.js";
+import { reconcileSignals, trackSince } from "../metrics/signals.js";
 import { HEALTH_ORDER, resourceHealth, worstHealth, type HealthStatus } from "../health/index.js";
 
 /** Minimal structured logger: a message and one object of fields (Powertools Logger satisfies it). */
@@ -42,16 +45,20 @@ export interface Log {
   error(msg: string, extra: Record<string, unknown>): void;
 }
 
-/** What a reconcile needs; every I/O dependency is injected so tests run it against the real components. */
+/** What a reconcile needs (small interfaces, see ./ports.ts); every I/O dependency is injected so tests run it against the real components. */
 export interface ReconcileDeps {
-  clusters: ClusterStore;
-  snapshots: SnapshotStore;
-  events: EventStore;
+  clusters: ClusterPort;
+  snapshots: SnapshotPort;
+  events: EventPort;
   /** Sync operations (policy `apply`). */
-  operations: OperationStore;
-  git: GitSource;
+  operations: OperationPort;
+  git: GitPort;
   /** Opens the cluster's API: a fresh client per reconcile, closed by `reconcileCluster` when done. */
   connect(access: ClusterAccess): Promise<ResourceApi>;
+  /** How long a sync step waits inline for health, a hook or a deletion before the operation comes back later (ms, default 10,000). */
+  syncWaitMs?: number;
+  /** Brings the cluster back at a time (a waiting operation, a backoff); default: only the tick does, at the cluster's `nextDueAt`. */
+  resume?: Pick<ResumeQueue, "schedule">;
   /** Credentials of a source, if its repository is private (default: from `source.credentials`). */
   gitAuth?(source: ClusterRecord["spec"]["source"]): Promise<GitAuth | undefined>;
   log?: Log;
@@ -76,6 +83,8 @@ export interface ReconcileOutcome {
   rendered?: boolean;
   /** This reconcile wrote the desired snapshot. */
   snapshotWritten?: boolean;
+  /** Epoch ms the cluster is due back before its interval (a waiting operation, a backoff). */
+  resumeAt?: number;
 }
 
 const nullLog: Log = { info() {}, warn() {}, error() {} };
@@ -107,12 +116,13 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
   let api: ResourceApi | undefined;
   try {
     const auth = await gitCredentials(ctx);
-    revision = await resolveRevision(ctx, task, auth); // 1. the revision
+    const resolved = await resolveRevision(ctx, task, auth); // 1. the revision
+    revision = resolved.revision;
     const desired = await loadDesired(ctx, revision, auth, task.reason === "manual"); // 2. the desired state
     api = await openCluster(ctx);
     const compared = await compareLive(ctx, api, desired); // 3. the live state, compared
     // 4. sync (policy `apply`): a new revision, self-heal, prune; an operation may span reconciles
-    const synced = await syncStage({ operations: deps.operations, clusters: deps.clusters, log, now }, api, {
+    const synced = await syncStage({ operations: deps.operations, clusters: deps.clusters, log, now, waitMs: deps.syncWaitMs }, api, {
       rec,
       revision,
       resources: compared.objects,
@@ -124,10 +134,11 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
       drift: compared.drift,
       live: compared.live,
       trigger: triggerOf(task, rec.spec, revision),
+      ...(resolved.behind ? { behind: resolved.behind } : {}),
       ...(task.sync ? { manual: task.sync } : {}),
     });
     const after = synced.synced ? await compareLive(ctx, api, desired, compared.scopes) : compared;
-    const recorded = await recordDrift(ctx, revision, after.drift, detectedAt ?? new Date(started).toISOString()); // 5. record
+    const recorded = await recordDrift(ctx, revision, after.drift, detectedAt ?? new Date(started).toISOString(), after.live); // 5. record
     const status = statusOf(ctx, revision, desired.key, after, recorded.digest, synced); // 6. status and health
     return await finish(
       ctx,
@@ -188,9 +199,17 @@ async function finish(ctx: Ctx, status: ClusterStatus, rest: Omit<ReconcileOutco
   const { deps, now, rec } = ctx;
   status.durationMs = now() - ctx.started;
   status.lastReconcileAt = new Date(now()).toISOString();
-  await deps.clusters.setStatus(rec.name, status, Math.min(resumeAt ?? Number.POSITIVE_INFINITY, now() + rec.spec.intervalSeconds * 1000));
+  trackSince(rec.status, status, status.lastReconcileAt); // since when OutOfSync / failing: what the alarms read (shared/metrics/signals.ts)
+  // a change of the cluster's sync status (and its first reconcile) is kept: the status bands and the fleet chart of `converge ui`
+  if (rec.status.sync !== status.sync || !rec.status.lastReconcileAt)
+    await deps.events.putSyncChanges([{ cluster: rec.name, at: status.lastReconcileAt, from: rec.status.sync, to: status.sync, revision: status.revision, message: status.message }]);
+  const interval = now() + rec.spec.intervalSeconds * 1000;
+  const back = resumeAt !== undefined && resumeAt < interval ? resumeAt : undefined;
+  await deps.clusters.setStatus(rec.name, status, back ?? interval);
+  if (back !== undefined) await scheduleResume(ctx, back);
   const drifted = status.sync === "Synced" || status.sync === "OutOfSync" ? status.counts.modified + status.counts.missing + status.counts.extra : undefined;
-  const sinceSuccess = status.lastSuccessAt ? Math.max(0, (now() - Date.parse(status.lastSuccessAt)) / 1000) : undefined;
+  // 0 when this reconcile succeeded (computed drift), not the time the status write took
+  const sinceSuccess = drifted !== undefined ? 0 : status.lastSuccessAt ? Math.max(0, (now() - Date.parse(status.lastSuccessAt)) / 1000) : undefined;
   (deps.metrics ?? publishReconcileMetrics)({
     cluster: rec.name,
     drifted,
@@ -202,8 +221,26 @@ async function finish(ctx: Ctx, status: ClusterStatus, rest: Omit<ReconcileOutco
     secondsSinceSuccess: sinceSuccess === undefined ? undefined : Math.round(sinceSuccess),
     ...(drifted !== undefined && status.health ? { health: HEALTH_ORDER.indexOf(status.health), degraded: status.healthCounts?.Degraded ?? 0 } : {}),
   });
-  ctx.log.info("reconciled", { cluster: rec.name, sync: status.sync, revision: status.revision, counts: status.counts, durationMs: status.durationMs, events: rest.events.length });
-  return { cluster: rec.name, status, ...rest };
+  // the one line per reconcile the alarms' Contributor Insights rules read (cluster, sync, divergedMinutes / failingMinutes)
+  ctx.log.info("reconciled", {
+    cluster: rec.name,
+    sync: status.sync,
+    revision: status.revision,
+    counts: status.counts,
+    durationMs: status.durationMs,
+    events: rest.events.length,
+    ...reconcileSignals(status, now()),
+  });
+  return { cluster: rec.name, status, ...rest, ...(back !== undefined ? { resumeAt: back } : {}) };
+}
+
+/** Asks the resume queue to bring the cluster back at `atMs`; a failure is logged, not thrown (the tick brings it back at `nextDueAt`). */
+async function scheduleResume(ctx: Ctx, atMs: number): Promise<void> {
+  try {
+    await ctx.deps.resume?.schedule(ctx.rec.name, atMs, ctx.now());
+  } catch (err) {
+    ctx.log.warn("resume not scheduled; the tick brings the cluster back", { cluster: ctx.rec.name, error: (err as Error).message });
+  }
 }
 
 /** The source's Git credentials (undefined for a public repository). */
@@ -215,11 +252,17 @@ async function gitCredentials(ctx: Ctx): Promise<GitAuth | undefined> {
   }
 }
 
+/** The commit to reconcile, and the synced revision it is older than, if it is (see `branchRevision`). */
+interface Resolved {
+  revision: string;
+  behind?: string;
+}
+
 /** Stage 1: the commit to reconcile: a pinned ref (tag or commit) wins over the branch. */
-async function resolveRevision(ctx: Ctx, task: ReconcileTask, auth: GitAuth | undefined): Promise<string> {
+async function resolveRevision(ctx: Ctx, task: ReconcileTask, auth: GitAuth | undefined): Promise<Resolved> {
   const { deps, rec } = ctx;
   const { source } = rec.spec;
-  return source.ref ? deps.git.resolveRef(source.repoUrl, source.ref, auth) : branchRevision(deps, rec.spec, task, auth, ctx.log);
+  return source.ref ? { revision: await deps.git.resolveRef(source.repoUrl, source.ref, auth) } : branchRevision(deps, rec, task, auth, ctx.log);
 }
 
 /** The desired state of a revision: its resources and hooks, the snapshot key, and whether this reconcile rendered and stored it. */
@@ -330,11 +373,21 @@ async function compareLive(ctx: Ctx, api: ResourceApi, desired: Desired, scopes:
   return { objects, drift, live, scopes: unique };
 }
 
-/** Stage 5: drift events and the observed state, written only when some resource's drift changed. */
-async function recordDrift(ctx: Ctx, revision: string, drift: ResourceDrift[], at: string): Promise<{ events: DriftEvent[]; digest: string }> {
+/**
+ * Stage 5: drift events and the observed state (drift with the changed values, and every
+ * desired resource's health: the cluster page's resource table), written only when some
+ * resource's drift, changed values or health changed.
+ */
+async function recordDrift(ctx: Ctx, revision: string, drift: ResourceDrift[], at: string, live: KubeObject[] = []): Promise<{ events: DriftEvent[]; digest: string }> {
   const { deps, rec } = ctx;
-  const observed: ObservedState = { revision, resources: {} };
-  for (const d of drift) if (d.state !== "Synced") observed.resources[d.key] = { state: d.state, paths: d.changes.map((c) => c.path) };
+  const observed: ObservedState = { revision, resources: {}, inventory: {} };
+  const liveByKey = new Map(live.map((o) => [resourceKey(o), o]));
+  for (const d of drift) {
+    if (d.state !== "Synced") observed.resources[d.key] = { state: d.state, paths: d.changes.map((c) => c.path), ...(d.changes.length ? { changes: d.changes.slice(0, 50) } : {}) };
+    if (d.state === "Extra") continue;
+    const h = resourceHealth(d.kind, d.apiVersion, liveByKey.get(d.key));
+    observed.inventory![d.key] = h ? { status: h.status, ...(h.message ? { message: h.message } : {}) } : null;
+  }
   const digest = observedDigest(observed);
   if (digest === rec.status.observedDigest) return { events: [], digest };
   const before = (await deps.snapshots.getObserved(rec.name))?.resources ?? {};
@@ -406,7 +459,8 @@ function driftEvents(rec: ClusterRecord, before: ObservedState["resources"], aft
   for (const key of [...keys].sort()) {
     const b = before[key];
     const a = after.resources[key];
-    if (b && a && b.state === a.state && b.paths.join("\n") === a.paths.join("\n")) continue;
+    // the same state at the same paths with the same values (values are compared once recorded) is no event
+    if (b && a && b.state === a.state && b.paths.join("\n") === a.paths.join("\n") && (!b.changes || sameJson(b.changes, a.changes))) continue;
     const d = byKey.get(key);
     const [group = "", kind = "", namespace = "", name = ""] = key.split("/");
     events.push({
@@ -433,17 +487,47 @@ function withoutUndefined<T extends object>(o: T): T {
 }
 
 /**
- * The revision to reconcile on the tracked branch. A cluster that syncs takes the pushed
- * commit only while it is still the branch head, else the head: a push task that arrives late
- * (redelivered, or overtaken by a newer push) is superseded, so an older revision is never
- * synced over a newer one. A detect-only cluster records the pushed commit as it is (no extra
- * lookup, so a fleet reconciling one push stays cheap).
+ * The revision to reconcile on the tracked branch: the pushed commit, else the branch head. A
+ * cluster that syncs never goes back on its own: a pushed commit that is an ancestor of the one
+ * it last synced from the branch (a push task redelivered late, or overtaken by a newer push) is
+ * replaced by the head, and when the head is older too (the branch was rewound) the result says
+ * so (`behind`) and the sync stage does not apply it automatically. Ancestry comes from Git
+ * (`GitSource.isAncestor`), never from timestamps. A detect-only cluster records the pushed
+ * commit as it is (no extra lookup, so a fleet reconciling one push stays cheap).
  */
-async function branchRevision(deps: ReconcileDeps, spec: ClusterRecord["spec"], task: ReconcileTask, auth: GitAuth | undefined, log: Log): Promise<string> {
-  if (task.revision && (task.reason === "manual" || spec.syncPolicy !== "apply")) return task.revision; // converge sync --revision: an explicit choice
-  const head = await deps.git.resolveBranch(spec.source.repoUrl, spec.source.branch, auth);
-  if (task.revision && task.revision !== head) log.info("push superseded by a newer branch head", { pushed: task.revision, head });
-  return head;
+async function branchRevision(deps: ReconcileDeps, rec: ClusterRecord, task: ReconcileTask, auth: GitAuth | undefined, log: Log): Promise<Resolved> {
+  const { spec } = rec;
+  if (task.revision && (task.reason === "manual" || spec.syncPolicy !== "apply")) return { revision: task.revision }; // converge sync --revision: an explicit choice
+  const head = () => deps.git.resolveBranch(spec.source.repoUrl, spec.source.branch, auth);
+  const candidate = task.revision ?? (await head());
+  if (!(await olderThanSynced(deps, rec, candidate, auth, log))) return { revision: candidate };
+  const synced = rec.status.appliedRevision!;
+  if (task.revision) {
+    const now = await head();
+    log.info("push older than the synced revision; the branch head is reconciled instead", { pushed: task.revision, synced, head: now });
+    if (!(await olderThanSynced(deps, rec, now, auth, log))) return { revision: now };
+    return { revision: now, behind: synced };
+  }
+  return { revision: candidate, behind: synced };
+}
+
+/**
+ * Whether `revision` is a strict ancestor of the revision the cluster last synced (false when
+ * it never synced, or the two are unrelated: another branch, rewritten history). The common
+ * case, a newer commit, is answered first and cheaply (its parents name the synced commit).
+ */
+async function olderThanSynced(deps: ReconcileDeps, rec: ClusterRecord, revision: string, auth: GitAuth | undefined, log: Log): Promise<boolean> {
+  const synced = rec.status.appliedRevision;
+  if (!synced || synced === revision) return false;
+  const { repoUrl, branch } = rec.spec.source;
+  try {
+    if (await deps.git.isAncestor(repoUrl, synced, revision, branch, auth)) return false;
+    return await deps.git.isAncestor(repoUrl, revision, synced, branch, auth);
+  } catch (err) {
+    if (!(err instanceof SourceError)) throw err;
+    log.warn("the synced revision is no longer in the repository; ancestry not checked", { synced, revision, error: err.message });
+    return false;
+  }
 }
 
 /** What started a sync this reconcile may run, from the task (and a rollback in progress). */

@@ -13,6 +13,8 @@
  *   reports the resources that keep drifting;
  * - Extra objects count as drift only with prune; a sync that would prune more than half of the
  *   tracked objects, or everything, prunes nothing (`pruneGuard`).
+ * - never a revision older than the one synced from the branch (an ancestor of it: the branch
+ *   was rewound); that is reported, and left to a manual sync.
  * A manual sync (`converge sync`) runs whenever the cluster is OutOfSync, also for a revision
  * whose automated sync failed. A running operation is resumed where it stopped (its cursor is
  * kept in the cluster status).
@@ -22,8 +24,9 @@ import { resourceKey } from "../model.js";
 import { FIELD_MANAGER, type ResourceApi } from "../kube/resources.js";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
-import { OperationInProgressError, type OperationRecord, type OperationStore, type OperationTrigger } from "../store/operations.js";
+import type { ClusterRecord } from "../store/clusters.js";
+import { OperationInProgressError, type OperationRecord, type OperationTrigger } from "../store/operations.js";
+import type { ClusterPort, OperationPort } from "./ports.js";
 import type { ClusterStatus } from "../cluster/status.js";
 import { planSync, pruneGuard } from "../sync/plan.js";
 import { runSync, type SyncCursor, type SyncProgress } from "../sync/run.js";
@@ -47,6 +50,8 @@ export interface SyncInput {
   live: KubeObject[];
   /** What asked for this reconcile (a push or a tick). */
   trigger: OperationTrigger;
+  /** The revision is a strict ancestor of this synced one (the branch was rewound): not applied automatically. */
+  behind?: string;
   /** Options of a manual sync: prune this once, past the prune guard (`force`), only these resource keys. */
   manual?: { prune?: boolean; force?: boolean; resources?: string[] };
 }
@@ -71,6 +76,11 @@ function decide(input: SyncInput, now: number): { start?: OperationTrigger; sele
   const outOfSync = drift.filter((d) => needsSync(d, input.manual?.prune ?? spec.prune));
   if (outOfSync.length === 0) return { status: { selfHeal: undefined, ...(status.appliedRevision !== revision ? { appliedRevision: revision } : {}) } };
   if (input.trigger.type === "manual" || input.trigger.type === "rollback") return { start: input.trigger, status: { selfHeal: undefined } };
+  if (input.behind)
+    return {
+      status: {},
+      message: `${revision.slice(0, 12)} is older than the synced ${input.behind.slice(0, 12)} on branch ${spec.source.branch}; not applied automatically (converge sync --revision ${revision} applies it)`,
+    };
   if (status.appliedRevision !== revision) {
     if (status.failedRevision !== revision) return { start: input.trigger, status: { retry: undefined } };
     return retryDecision(input, now);
@@ -140,7 +150,7 @@ export const LEASE_MS = 15 * 60_000;
  * while it runs, so a tick, a push and a CLI sync never sync one cluster together.
  * @throws ClusterUnreachableError / KubeApiError (cluster-wide failures: retried by the caller's policy), store errors.
  */
-export async function syncStage(deps: { operations: OperationStore; clusters: ClusterStore; log: Log; now: () => number }, api: ResourceApi, input: SyncInput): Promise<SyncOutcome> {
+export async function syncStage(deps: { operations: OperationPort; clusters: ClusterPort; log: Log; now: () => number; waitMs?: number }, api: ResourceApi, input: SyncInput): Promise<SyncOutcome> {
   const { rec } = input;
   if (rec.spec.syncPolicy !== "apply") return { synced: false, applied: 0, status: {} };
   // the running operation, also one whose cursor a concurrent status write lost (it restarts its plan: applies are idempotent)
@@ -168,7 +178,7 @@ export async function syncStage(deps: { operations: OperationStore; clusters: Cl
 
 /** Runs (or resumes from `cursor`) operation `op` under the cluster's lease and records it; `status` is what the decision to start it changes. */
 async function runOperation(
-  deps: { operations: OperationStore; log: Log; now: () => number },
+  deps: { operations: OperationPort; log: Log; now: () => number; waitMs?: number },
   api: ResourceApi,
   input: SyncInput,
   op: OperationRecord,
@@ -181,7 +191,7 @@ async function runOperation(
     rec.status.operation?.id === op.id ? rec.status.operation.only : op.trigger.type === "self-heal" ? input.drift.filter((d) => needsSync(d, rec.spec.prune)).map((d) => d.key) : selected(input);
   const { plan, guard } = planOperation(input, { ...op, prune: op.prune ?? rec.spec.prune }, only ? new Set(only) : undefined);
   if (guard) deps.log.warn("prune refused", { cluster: rec.name, reason: guard });
-  const progress: SyncProgress = await runSync({ api, owner: rec.name, namespace: rec.spec.namespace, options: rec.spec.syncOptions, now: deps.now }, plan, cursor, op.resources);
+  const progress: SyncProgress = await runSync({ api, owner: rec.name, namespace: rec.spec.namespace, options: rec.spec.syncOptions, now: deps.now, pollMs: deps.waitMs }, plan, cursor, op.resources);
   const message = [progress.message, guard && `prune skipped: ${guard}`].filter(Boolean).join("; ") || undefined;
   await deps.operations.update({ ...op, resources: progress.results, ...(message ? { message } : {}) });
   const before = new Set(op.resources.map((r) => `${r.action}|${r.key}|${r.status}`));

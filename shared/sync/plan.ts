@@ -141,6 +141,8 @@ export interface SyncPlan {
   steps: SyncStep[];
   syncFail: SyncStep[];
   warnings: string[];
+  /** ApplyOutOfSyncOnly: the apply tasks left out of `steps` (their resource is in sync), in their phase and wave. */
+  inSync?: ApplyTask[];
 }
 
 /** The input breaks the planner's contract (a resource listed as a hook or the reverse, a key twice, an unnamed hook without `startedAt`). */
@@ -396,7 +398,7 @@ function checkUniqueKeys(resources: readonly ApplyTask[], prunes: readonly Prune
  * phase and wave. Prunes run in the Sync phase, their waves reversed by symmetric swap, and
  * with PruneLast in (last Sync wave, at least 0) + 1; SyncFail hooks are planned apart.
  * Filters: `resources` (selective sync) keeps only those keys and skips all hooks, as does
- * `skipHooks`; `applyOutOfSyncOnly` drops apply tasks of in-sync keys after sorting.
+ * `skipHooks`; `applyOutOfSyncOnly` drops apply tasks of in-sync keys after sorting (into `inSync`).
  *
  * Differs from gitops-engine: (1) prunes of one wave are split into kind groups run in reverse
  * kind order (custom resources first, CRDs and Namespaces last; Flux's `DeleteAll` order),
@@ -424,12 +426,14 @@ export function planSync(input: SyncPlanInput): SyncPlan {
   placePrunes(prunes, creates, options.pruneLast === true);
   delayProvidersPrunes(prunes);
   const outOfSync = options.applyOutOfSyncOnly;
-  const sorted = sortCreates(creates).filter((t) => t.type !== "apply" || !outOfSync || outOfSync.has(t.key));
+  const all = sortCreates(creates);
+  const sorted = all.filter((t) => t.type !== "apply" || !outOfSync || outOfSync.has(t.key));
   const syncFail = sortCreates(hooks.filter((h) => h.phase === "SyncFail"));
 
   const kept = [...applies, ...hooks, ...prunes.filter((t) => t.type === "pruneSkipped")].map((t) => t.object);
   warnings.push(...cascadeWarnings(prunes, kept));
-  return { operationId: options.operationId, steps: buildSteps(sorted, prunes), syncFail: buildSteps(syncFail, []), warnings };
+  const inSync = outOfSync ? { inSync: all.filter((t): t is ApplyTask => t.type === "apply" && !outOfSync.has(t.key)) } : {};
+  return { operationId: options.operationId, steps: buildSteps(sorted, prunes), syncFail: buildSteps(syncFail, []), warnings, ...inSync };
 }
 
 /** Every task of `steps` in run order (a step's groups in order, a group's tasks in order). */

@@ -200,6 +200,24 @@ async function stepHealth(ctx: SyncContext, step: SyncStep, last: boolean): Prom
   return { state: waiting ? "waiting" : "ready", why: waiting, hooks };
 }
 
+/**
+ * The steps of `plan` left from `cursor`. With ApplyOutOfSyncOnly, the plan of a resumed
+ * operation is made from the drift of now, where what this operation applied already is in sync
+ * (`plan.inSync`): those tasks of the step being waited for go back into it, so their health is
+ * still waited for before the next wave (gitops-engine filters only the tasks not run yet).
+ */
+function stepsFrom(plan: SyncPlan, cursor: SyncCursor | undefined, results: readonly TaskResult[]): SyncStep[] {
+  if (!cursor) return plan.steps;
+  const steps = plan.steps.filter((s) => after(s, cursor));
+  const sent = new Set(results.filter((r) => r.action === "apply").map((r) => r.key));
+  const back = cursor.sentAt === undefined ? [] : (plan.inSync ?? []).filter((t) => t.phase === cursor.phase && t.wave === cursor.wave && sent.has(t.key));
+  if (back.length === 0) return steps;
+  const groups = back.map((t) => ({ action: "apply" as const, kind: t.object.kind, tasks: [t] }));
+  const [first, ...rest] = steps;
+  if (first?.phase === cursor.phase && first.wave === cursor.wave) return [{ ...first, groups: [...first.groups, ...groups] }, ...rest];
+  return [{ phase: cursor.phase, wave: cursor.wave, groups }, ...steps];
+}
+
 /** Replaces results by key (a hook's Succeeded replaces its Running). */
 function merge(results: TaskResult[], more: TaskResult[]): TaskResult[] {
   const byKey = new Map(results.map((r) => [`${r.action}|${r.key}|${r.phase}`, r]));
@@ -215,7 +233,7 @@ function merge(results: TaskResult[], more: TaskResult[]): TaskResult[] {
  * @throws ClusterUnreachableError and KubeApiError 401/403/5xx (the cluster, not the object: retried later).
  */
 export async function runSync(ctx: SyncContext, plan: SyncPlan, cursor: SyncCursor | undefined, results: TaskResult[] = []): Promise<SyncProgress> {
-  const steps = cursor ? plan.steps.filter((s) => after(s, cursor)) : plan.steps;
+  const steps = stepsFrom(plan, cursor, results);
   let sentAt = cursor?.sentAt;
   for (const [i, step] of steps.entries()) {
     const here = { phase: step.phase, wave: step.wave };

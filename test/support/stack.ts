@@ -70,7 +70,7 @@ export async function isolated(prefix: string): Promise<Isolated> {
   const cfg0 = loadConfig(base);
   await createTables(stack.dynamodbEndpoint, cfg0.tables);
   const q = await createQueue(stack.sqsEndpoint, id);
-  const env = { ...base, CONVERGE_QUEUE_URL: q.queueUrl, CONVERGE_WORK_DIR: join(process.env.CONVERGE_TEST_WORK ?? "/tmp", id) };
+  const env = { ...base, CONVERGE_QUEUE_URL: q.queueUrl, CONVERGE_RESUME_QUEUE_URL: q.resumeUrl, CONVERGE_WORK_DIR: join(process.env.CONVERGE_TEST_WORK ?? "/tmp", id) };
   const cfg = loadConfig(env);
   const sqs = sqsClient(cfg);
   return {
@@ -116,17 +116,21 @@ export function kubectl(cluster: TestCluster, ...args: string[]): string {
   return execFileSync(stackEnv().kubectl, ["--kubeconfig", cluster.kubeconfig, "--context", cluster.context, ...args], { encoding: "utf8" });
 }
 
-/** Captures what `fn` writes to stdout (EMF metrics, JSON logs) while still returning its result. */
+/**
+ * Captures the JSON lines `fn` writes to stdout (EMF metrics, Powertools logs) while still
+ * returning its result. Other writes pass through: the test runner reports results on stdout.
+ */
 export async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
   const original = process.stdout.write.bind(process.stdout);
-  const chunks: string[] = [];
-  process.stdout.write = ((chunk: string | Uint8Array, ..._rest: unknown[]) => {
-    chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString());
+  const lines: string[] = [];
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+    if (!text.startsWith("{")) return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
+    lines.push(...text.split("\n").filter(Boolean));
     return true;
   }) as typeof process.stdout.write;
   try {
-    const result = await fn();
-    return { result, lines: chunks.join("").split("\n").filter(Boolean) };
+    return { result: await fn(), lines };
   } finally {
     process.stdout.write = original;
   }

@@ -8,7 +8,8 @@
  *   (30 s at least) elapsed are enqueued. Its deduplication window is its period, as in AWS
  *   where both are a minute (`tick()` of shared/schedule, like functions/tick);
  * - a worker draining the FIFO queue through the reconcile function (functions/reconcile), as
- *   Lambda's SQS event source does (batches of 10, failed messages come back);
+ *   Lambda's SQS event source does (batches of 10, failed messages come back), and one
+ *   forwarding what the resume queue releases (functions/resume) when one is configured;
  * - one line per event through `onEvent` (events.ts).
  * Configuration comes from process.env (shared/config.ts), which must name the queue and the
  * webhook secret before the first call: the functions read it when first imported.
@@ -71,7 +72,7 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Lo
   if (!cfg.queueUrl || !cfg.webhookSecret) throw new Error("the local control plane needs CONVERGE_QUEUE_URL and CONVERGE_WEBHOOK_SECRET in the environment");
   const tickMs = o.tickMs ?? 2_000;
   const emit = (line: string) => o.onEvent?.(`${clock()} ${line}`);
-  const [webhook, reconcile] = await Promise.all([import("../../functions/webhook/index.js"), import("../../functions/reconcile/index.js")]);
+  const [webhook, reconcile, resume] = await Promise.all([import("../../functions/webhook/index.js"), import("../../functions/reconcile/index.js"), import("../../functions/resume/index.js")]);
   const services = createServices(cfg);
   const watcher = new StoreWatcher(services, emit);
   await watcher.seed();
@@ -92,6 +93,7 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Lo
       if (r.received) await watcher.check();
     }),
   ];
+  if (cfg.resumeQueueUrl) loops.push(repeat(stopping.signal, 0, emit, async () => void (await pollOnce(sqs, cfg.resumeQueueUrl!, resume.handler as unknown as SqsHandler, 1))));
   let stopped: Promise<void> | undefined;
   return {
     webhookUrl: served.url,

@@ -56,10 +56,11 @@ aws { region = us-east-1, accountId = 000000000000 }
 
 /**
  * Creates the FIFO queue `<name>.fifo` (explicit deduplication ids, visibility timeout 60 s)
- * with its dead-letter queue `<name>-dlq.fifo` (maxReceiveCount 5, as in AWS).
- * @returns both queue URLs.
+ * with its dead-letter queue `<name>-dlq.fifo` (maxReceiveCount 5, as in AWS), and the standard
+ * resume queue `<name>-resume` (per-message delays, shared/queue/resume.ts).
+ * @returns the queue URLs.
  */
-export async function createQueue(endpoint: string, name: string): Promise<{ queueUrl: string; dlqUrl: string }> {
+export async function createQueue(endpoint: string, name: string): Promise<{ queueUrl: string; dlqUrl: string; resumeUrl: string }> {
   const sqs = client(endpoint);
   try {
     const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: "true", ContentBasedDeduplication: "false" } }));
@@ -70,7 +71,8 @@ export async function createQueue(endpoint: string, name: string): Promise<{ que
         Attributes: { FifoQueue: "true", ContentBasedDeduplication: "false", VisibilityTimeout: "60", RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }) },
       }),
     );
-    return { queueUrl: q.QueueUrl!, dlqUrl: dlq.QueueUrl! };
+    const resume = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-resume`, Attributes: { VisibilityTimeout: "60" } }));
+    return { queueUrl: q.QueueUrl!, dlqUrl: dlq.QueueUrl!, resumeUrl: resume.QueueUrl! };
   } finally {
     sqs.destroy();
   }
