@@ -1,8 +1,8 @@
 /**
  * `Converge`: the whole control plane as one construct, so another CDK app can embed it
  * (`new Converge(this, "Converge", { divergedMinutes: 10 })`). It holds one construct per
- * runtime part: tables, queue, webhook, tick, reconcile, the query API, alarms (with their SNS topic) and the
- * dashboard.
+ * runtime part: tables, queues, webhook, tick, reconcile, resume, the query API, alarms (Contributor Insights
+ * rules, their SNS topics and the notify function that names the clusters) and the dashboard.
  */
 import type { Duration } from "aws-cdk-lib";
 import { Stack, Validations, type CfnElement } from "aws-cdk-lib";
@@ -12,14 +12,26 @@ import { ReconcileQueue } from "./constructs/queue.js";
 import { Webhook } from "./constructs/webhook.js";
 import { Tick } from "./constructs/tick.js";
 import { Reconcile, RECONCILE_TIMEOUT } from "./constructs/reconcile.js";
+import { Resume } from "./constructs/resume.js";
 import { ConvergeAlarms } from "./constructs/alarms.js";
+import { Notify } from "./constructs/notify.js";
 import { ConvergeDashboard } from "./constructs/dashboard.js";
 import { QueryApi } from "./constructs/api.js";
+import { PER_CLUSTER_METRICS_ENV, STALE_INTERVALS_ENV } from "../shared/metrics/emf.js";
 
 /** Settings with defaults for a fleet of tens to thousands of clusters. */
 export interface ConvergeProps {
   /** Minutes a cluster stays OutOfSync before its alarm fires (default 15). */
   divergedMinutes?: number;
+  /** Reconcile intervals without a successful reconcile before a cluster is stale (default 3, at least 2). */
+  staleIntervals?: number;
+  /**
+   * Also write per-cluster EMF metrics (dimension `Cluster`: drift, health, errors, duration,
+   * staleness) and graph them (default false). 9 custom metrics per cluster at $0.30 each a month
+   * ($2,700 a month at 1,000 clusters); the alarms and the dashboard's cluster lists do not need
+   * them (Contributor Insights rules over the logs, infra/constructs/alarms.ts).
+   */
+  perClusterMetrics?: boolean;
   /** How often the tick looks for due clusters (default 1 minute). */
   tickRate?: Duration;
   /** Largest webhook body accepted, bytes (default 2 MiB). */
@@ -33,7 +45,9 @@ export class Converge extends Construct {
   readonly webhook: Webhook;
   readonly tick: Tick;
   readonly reconcile: Reconcile;
+  readonly resume: Resume;
   readonly alarms: ConvergeAlarms;
+  readonly notify: Notify;
   readonly dashboard: ConvergeDashboard;
   readonly api: QueryApi;
 
@@ -44,9 +58,23 @@ export class Converge extends Construct {
     this.webhook = new Webhook(this, "Webhook", { tables: this.tables, queue: this.queue, maxBodyBytes: props.webhookMaxBytes });
     this.tick = new Tick(this, "Tick", { tables: this.tables, queue: this.queue, rate: props.tickRate });
     this.reconcile = new Reconcile(this, "Reconcile", { tables: this.tables, queue: this.queue });
-    this.alarms = new ConvergeAlarms(this, "Alarms", { dlq: this.queue.dlq, webhook: this.webhook.fn, divergedMinutes: props.divergedMinutes });
+    this.resume = new Resume(this, "Resume", { queue: this.queue });
+    this.alarms = new ConvergeAlarms(this, "Alarms", {
+      dlq: this.queue.dlq,
+      webhook: this.webhook.fn,
+      reconcileLogs: this.reconcile.fn.logGroup,
+      tick: this.tick.fn,
+      tickLogs: this.tick.fn.logGroup,
+      tickRate: props.tickRate,
+      divergedMinutes: props.divergedMinutes,
+      staleIntervals: props.staleIntervals,
+    });
+    this.notify = new Notify(this, "Notify", { tables: this.tables, alarms: this.alarms });
+    // fleet metrics always; per-cluster metrics only when asked (shared/metrics/emf.ts reads these)
+    for (const fn of [this.reconcile.fn, this.tick.fn]) fn.addEnvironment(PER_CLUSTER_METRICS_ENV, String(props.perClusterMetrics ?? false));
+    this.tick.fn.addEnvironment(STALE_INTERVALS_ENV, String(this.alarms.thresholds.staleIntervals));
     this.api = new QueryApi(this, "Api", { tables: this.tables });
-    this.dashboard = new ConvergeDashboard(this, "Dashboard", { alarms: Object.values(this.alarms.alarms) });
+    this.dashboard = new ConvergeDashboard(this, "Dashboard", { alarms: this.alarms, extraAlarms: [this.notify.failures], perClusterMetrics: props.perClusterMetrics });
     this.acknowledgeFindings();
   }
 
@@ -59,7 +87,7 @@ export class Converge extends Construct {
     const logicalId = (c: Construct) => stack.resolve(stack.getLogicalId(c.node.defaultChild as CfnElement)) as string;
     const ack = (scope: Construct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
     const iam5 = (scope: Construct, resource: string, reason: string) => ack(scope, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
-    for (const fn of [this.webhook, this.tick, this.reconcile, this.api]) {
+    for (const fn of [this.webhook, this.tick, this.reconcile, this.resume, this.api, this.notify]) {
       ack(
         fn,
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
@@ -68,7 +96,7 @@ export class Converge extends Construct {
       ack(fn, "AwsSolutions-L1", "The runtime is pinned to nodejs22.x, the version the code, the kubectl layer and the tests are validated on (design brief)");
       iam5(fn, "*", "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) accept no narrower resource");
       for (const t of [this.tables.tables.clusters, this.tables.tables.events, this.tables.tables.snapshots, this.tables.tables.deliveries]) {
-        iam5(fn, `<${logicalId(t)}.Arn>/index/*`, "Queries of Converge's own table indexes (byRepo, byDue, byResource, byTime)");
+        iam5(fn, `<${logicalId(t)}.Arn>/index/*`, "Queries of Converge's own table indexes (byRepo, byCadence, byDueAt, byResource, byTime)");
       }
     }
     iam5(this.reconcile, "arn:<AWS::Partition>:eks:*:<AWS::AccountId>:cluster/*", "EKS clusters are registered at run time (converge cluster add --eks); DescribeCluster only reads endpoint and CA");

@@ -52,6 +52,14 @@ export interface ClusterStatus {
   lastReconcileAt?: string;
   /** ISO time of the last reconcile that computed drift (Synced or OutOfSync). */
   lastSuccessAt?: string;
+  /**
+   * ISO time of the first reconcile that found the cluster OutOfSync since it was last seen
+   * Synced: kept through Error / Unknown (drift not known then), cleared by a Synced reconcile.
+   * The diverged alarm reads how long ago it was (shared/metrics/signals.ts).
+   */
+  outOfSyncSince?: string;
+  /** ISO time of the first of the consecutive failed (Error / Unknown) reconciles; cleared by a successful one. */
+  failingSince?: string;
   /** Wall time of the last reconcile, milliseconds. */
   durationMs?: number;
 }

@@ -1,12 +1,38 @@
 /**
- * CloudWatch metrics of a reconcile, written as Embedded Metric Format through Powertools
- * Metrics (one EMF document per cluster on stdout; CloudWatch Logs turns it into metrics
- * without any PutMetricData call). Namespace `Converge`, dimension `Cluster`; alarms in
- * `infra/` read exactly these names.
+ * CloudWatch metrics of Converge, written as Embedded Metric Format through Powertools Metrics
+ * (EMF documents on stdout; CloudWatch Logs turns them into metrics without any PutMetricData
+ * call). Namespace `Converge`, dimension `service` only: a small fixed set of fleet metrics
+ * whose cost does not grow with the number of clusters.
+ *
+ * - each reconcile: `ReconcileDuration`, `ReconcileErrors` (1 when it ended in Error / Unknown);
+ * - each tick, over the clusters it found due (no extra read): `ClustersDue`,
+ *   `ClustersOutOfSync`, `ClustersError`, `ClustersUnknown`, `ClustersStale`, and the stalest
+ *   due cluster's `IntervalsSinceSuccess` / `SecondsSinceLastSuccess` (its name as the
+ *   document's `Cluster` property, not a dimension).
+ *
+ * Which clusters are diverged, failing or stale is not a metric: the reconcile's and the tick's
+ * JSON log lines carry it (`shared/metrics/signals.ts`) and Contributor Insights rules count it
+ * per cluster (`infra/constructs/alarms.ts`).
+ *
+ * Per-cluster metrics (dimension `Cluster`, $0.30 per metric and cluster a month) are opt-in:
+ * `CONVERGE_PER_CLUSTER_METRICS=true` (the construct's `perClusterMetrics: true`) adds the
+ * per-cluster documents Converge used to write: the reconcile's drift, health, errors, duration
+ * and staleness, and the tick's staleness of each due cluster.
  */
+import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { type DueCluster, SIGNAL, STALE_LINE_FROM, STALE_MESSAGE, staleness } from "./signals.js";
 
-/** Metric names, shared with the alarms in infra/. */
+/** CloudWatch namespace of every Converge metric. */
+export const METRIC_NAMESPACE = "Converge";
+
+/** Environment variable that turns the per-cluster metrics on (`true` or `1`). */
+export const PER_CLUSTER_METRICS_ENV = "CONVERGE_PER_CLUSTER_METRICS";
+
+/** Environment variable with the stale threshold in intervals (the tick's `ClustersStale`; default 3). */
+export const STALE_INTERVALS_ENV = "CONVERGE_STALE_INTERVALS";
+
+/** Metric names, shared with the alarms and the dashboard in infra/. */
 export const METRIC = {
   drifted: "DriftedResources",
   missing: "MissingResources",
@@ -17,22 +43,127 @@ export const METRIC = {
   degraded: "DegradedResources",
   staleIntervals: "IntervalsSinceSuccess",
   secondsSinceSuccess: "SecondsSinceLastSuccess",
+  clustersDue: "ClustersDue",
+  clustersOutOfSync: "ClustersOutOfSync",
+  clustersError: "ClustersError",
+  clustersUnknown: "ClustersUnknown",
+  clustersStale: "ClustersStale",
 } as const;
+
+/** The metrics written by default, all with the one dimension `service`: the fixed custom-metric bill. */
+export const FLEET_METRICS = [
+  METRIC.duration,
+  METRIC.errors,
+  METRIC.clustersDue,
+  METRIC.clustersOutOfSync,
+  METRIC.clustersError,
+  METRIC.clustersUnknown,
+  METRIC.clustersStale,
+  METRIC.staleIntervals,
+  METRIC.secondsSinceSuccess,
+] as const;
+
+/** The metrics written per cluster (dimensions `Cluster`, `service`) when opted in. */
+export const PER_CLUSTER_METRICS = [
+  METRIC.drifted,
+  METRIC.missing,
+  METRIC.outOfSync,
+  METRIC.errors,
+  METRIC.duration,
+  METRIC.health,
+  METRIC.degraded,
+  METRIC.staleIntervals,
+  METRIC.secondsSinceSuccess,
+] as const;
+
+/** Whether per-cluster metrics are on (`CONVERGE_PER_CLUSTER_METRICS=true`); read at each call. */
+export function perClusterMetrics(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /^(true|1)$/i.test(env[PER_CLUSTER_METRICS_ENV] ?? "");
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+function fleetMetrics(): Metrics {
+  return new Metrics({ namespace: METRIC_NAMESPACE, serviceName: "converge" });
+}
+
+function clusterMetrics(cluster: string): Metrics {
+  return new Metrics({ namespace: METRIC_NAMESPACE, serviceName: "converge", defaultDimensions: { Cluster: cluster } });
+}
 
 /**
  * Emits how many reconcile intervals have passed since `cluster`'s last successful reconcile
- * (0 right after one): the stale-cluster alarm reads it. The tick emits it for due clusters, so
- * a cluster whose reconciles stopped keeps reporting.
+ * (dimension `Cluster`): the per-cluster staleness of the opt-in metrics, written by the tick
+ * for each due cluster when `CONVERGE_PER_CLUSTER_METRICS` is on.
  */
 export function publishStaleness(cluster: string, intervals: number, seconds?: number): void {
-  const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: "converge", defaultDimensions: { Cluster: cluster } });
-  metrics.addMetric(METRIC.staleIntervals, MetricUnit.Count, Math.max(0, Math.round(intervals * 100) / 100));
+  const metrics = clusterMetrics(cluster);
+  metrics.addMetric(METRIC.staleIntervals, MetricUnit.Count, Math.max(0, round2(intervals)));
   if (seconds !== undefined) metrics.addMetric(METRIC.secondsSinceSuccess, MetricUnit.Seconds, Math.max(0, Math.round(seconds)));
   metrics.publishStoredMetrics();
 }
 
-/** CloudWatch namespace of every Converge metric. */
-export const METRIC_NAMESPACE = "Converge";
+/** Structured logger of the tick's signal lines (Powertools Logger satisfies it). */
+export interface SignalLog {
+  info(msg: string, extra: Record<string, unknown>): void;
+}
+
+let tickLogger: Logger | undefined;
+
+/** What `publishTickSignals` wrote. */
+export interface TickSignals {
+  due: number;
+  outOfSync: number;
+  error: number;
+  unknown: number;
+  /** Due clusters at or past the stale threshold. */
+  stale: number;
+  /** Clusters a `stale` line was logged for (at least `STALE_LINE_FROM` intervals). */
+  staleLines: string[];
+}
+
+/**
+ * What the tick reports about the clusters it found due, from the records it already read (no
+ * extra DynamoDB request, no write): one fleet EMF document with the counts and the stalest
+ * cluster, and one `stale` JSON log line (`cluster`, `staleIntervals`) per cluster at least
+ * `STALE_LINE_FROM` whole intervals past its last successful reconcile, which the stale rule
+ * counts. With `CONVERGE_PER_CLUSTER_METRICS` on, also each due cluster's per-cluster staleness.
+ * @param staleAfter the stale threshold in intervals (default `CONVERGE_STALE_INTERVALS`, else 3).
+ */
+export function publishTickSignals(due: DueCluster[], now: number, opts: { perCluster?: typeof publishStaleness; log?: SignalLog; staleAfter?: number } = {}): TickSignals {
+  const staleAfter = opts.staleAfter ?? (Number(process.env[STALE_INTERVALS_ENV]) || 3);
+  if (!opts.log && !tickLogger) tickLogger = new Logger({ serviceName: "converge-tick" });
+  const log = opts.log ?? tickLogger!;
+  const out: TickSignals = { due: due.length, outOfSync: 0, error: 0, unknown: 0, stale: 0, staleLines: [] };
+  let stalest: { name: string; intervals: number; seconds: number } | undefined;
+  for (const c of due) {
+    if (c.status.sync === "OutOfSync") out.outOfSync++;
+    if (c.status.sync === "Error") out.error++;
+    if (c.status.sync === "Unknown") out.unknown++;
+    const s = staleness(c, now);
+    const whole = Math.floor(s.intervals);
+    if (whole >= staleAfter) out.stale++;
+    if (whole >= STALE_LINE_FROM) {
+      log.info(STALE_MESSAGE, { [SIGNAL.cluster]: c.name, [SIGNAL.staleIntervals]: whole, secondsSinceSuccess: Math.round(s.seconds), lastSuccessAt: c.status.lastSuccessAt ?? null });
+      out.staleLines.push(c.name);
+    }
+    if (!stalest || s.intervals > stalest.intervals) stalest = { name: c.name, ...s };
+    if (perClusterMetrics()) (opts.perCluster ?? publishStaleness)(c.name, s.intervals, s.seconds);
+  }
+  const metrics = fleetMetrics();
+  metrics.addMetric(METRIC.clustersDue, MetricUnit.Count, out.due);
+  metrics.addMetric(METRIC.clustersOutOfSync, MetricUnit.Count, out.outOfSync);
+  metrics.addMetric(METRIC.clustersError, MetricUnit.Count, out.error);
+  metrics.addMetric(METRIC.clustersUnknown, MetricUnit.Count, out.unknown);
+  metrics.addMetric(METRIC.clustersStale, MetricUnit.Count, out.stale);
+  if (stalest) {
+    metrics.addMetric(METRIC.staleIntervals, MetricUnit.Count, round2(stalest.intervals));
+    metrics.addMetric(METRIC.secondsSinceSuccess, MetricUnit.Seconds, Math.round(stalest.seconds));
+    metrics.addMetadata("Cluster", stalest.name);
+  }
+  metrics.publishStoredMetrics();
+  return out;
+}
 
 /** What one reconcile measured. */
 export interface ReconcileMeasurement {
@@ -54,15 +185,18 @@ export interface ReconcileMeasurement {
 }
 
 /**
- * Emits one EMF document for `m` with dimension `Cluster = m.cluster`, on stdout (Powertools
- * always writes EMF there; Lambda's log stream carries it to CloudWatch).
+ * Emits the reconcile's fleet metrics (`ReconcileDuration`, `ReconcileErrors`; dimension
+ * `service`) and, when `CONVERGE_PER_CLUSTER_METRICS` is on, one more EMF document with
+ * dimension `Cluster = m.cluster` and every measurement. On stdout (Powertools always writes EMF
+ * there; Lambda's log stream carries it to CloudWatch).
  */
 export function publishReconcileMetrics(m: ReconcileMeasurement): void {
-  const metrics = new Metrics({
-    namespace: METRIC_NAMESPACE,
-    serviceName: "converge",
-    defaultDimensions: { Cluster: m.cluster },
-  });
+  const fleet = fleetMetrics();
+  fleet.addMetric(METRIC.duration, MetricUnit.Milliseconds, m.durationMs);
+  fleet.addMetric(METRIC.errors, MetricUnit.Count, m.error ? 1 : 0);
+  fleet.publishStoredMetrics();
+  if (!perClusterMetrics()) return;
+  const metrics = clusterMetrics(m.cluster);
   if (m.drifted !== undefined) metrics.addMetric(METRIC.drifted, MetricUnit.Count, m.drifted);
   if (m.missing !== undefined) metrics.addMetric(METRIC.missing, MetricUnit.Count, m.missing);
   if (m.outOfSync !== undefined) metrics.addMetric(METRIC.outOfSync, MetricUnit.Count, m.outOfSync ? 1 : 0);

@@ -9,6 +9,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { ConvergeStack } from "../../infra/converge-stack.js";
 import { TABLES } from "../../shared/store/schema.js";
 import { RECONCILE_TIMEOUT } from "../../infra/constructs/reconcile.js";
+import { functionNames, NODE_OPTIONS } from "../../infra/bundling.js";
 
 let template: Template;
 let json: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
@@ -47,25 +48,30 @@ test("the five tables follow shared/store/schema.ts: keys, indexes, TTL, on-dema
         g.KeySchema.map((k) => k.AttributeName),
         [i.partitionKey.name, ...(i.sortKey ? [i.sortKey.name] : [])],
       );
-      assert.equal(g.Projection.ProjectionType, "ALL");
+      assert.equal(g.Projection.ProjectionType, i.projection?.type ?? "ALL", `projection of ${i.name}`);
     }
   }
   template.allResources("AWS::DynamoDB::Table", { DeletionPolicy: "Retain" });
 });
 
-test("the FIFO queue: explicit dedup ids, a FIFO DLQ after 5 receives, visibility 6x the reconcile timeout", () => {
+test("the FIFO queue: explicit dedup ids, a FIFO DLQ after 5 receives, visibility 6x the reconcile timeout; the standard resume queue with its DLQ", () => {
   template.hasResourceProperties("AWS::SQS::Queue", {
     FifoQueue: true,
     ContentBasedDeduplication: false,
     VisibilityTimeout: RECONCILE_TIMEOUT.toSeconds() * 6,
     RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
   });
-  template.resourceCountIs("AWS::SQS::Queue", 2);
+  template.hasResourceProperties("AWS::SQS::Queue", { FifoQueue: Match.absent(), RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() } });
+  template.resourceCountIs("AWS::SQS::Queue", 4);
 });
 
-test("four functions (webhook, tick, reconcile, api) on nodejs22.x with their configuration; reconcile reports batch item failures", () => {
-  const fns = ofType("AWS::Lambda::Function").filter((f) => (f.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.POWERTOOLS_SERVICE_NAME === "converge");
-  assert.equal(fns.length, 4);
+test("the functions on nodejs22.x with their configuration; reconcile reports batch item failures; resume only forwards to the FIFO queue", () => {
+  const all = ofType("AWS::Lambda::Function").filter((f) => (f.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.POWERTOOLS_SERVICE_NAME === "converge");
+  const varsOf = (f: (typeof all)[number]) => (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+  const resume = all.find((f) => !varsOf(f).CONVERGE_CLUSTERS_TABLE && varsOf(f).CONVERGE_QUEUE_URL);
+  assert.ok(resume, "the resume function knows the FIFO queue and no table");
+  const fns = all.filter((f) => f !== resume);
+  assert.ok(fns.length >= 4, "webhook, tick, reconcile, api");
   for (const f of fns) {
     assert.equal(f.Properties.Runtime, "nodejs22.x");
     const vars = (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -77,6 +83,7 @@ test("four functions (webhook, tick, reconcile, api) on nodejs22.x with their co
   assert.deepEqual(reconcile.Properties.Architectures, ["x86_64"], "matches the x86_64 kubectl layer");
   assert.equal((reconcile.Properties.Layers as unknown[]).length, 1);
   assert.deepEqual(reconcile.Properties.EphemeralStorage, { Size: 2048 });
+  assert.ok(varsOf(reconcile).CONVERGE_RESUME_QUEUE_URL, "the reconcile sends delayed resumptions");
   template.hasResourceProperties("AWS::Lambda::EventSourceMapping", { BatchSize: 10, FunctionResponseTypes: ["ReportBatchItemFailures"] });
   const webhook = fns.find((f) => (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables.CONVERGE_WEBHOOK_SECRET_ARN);
   assert.ok(webhook, "the webhook function reads its secret from Secrets Manager");
@@ -95,24 +102,22 @@ test("the reconcile function reads Git tokens only from secrets named converge/*
   assert.equal(git.length, 1);
 });
 
-test("per-cluster alarms are Metrics Insights queries grouped by Cluster (new clusters need no deploy), all notifying one SNS topic", () => {
+test("per-cluster alarms are Contributor Insights rule alarms, no per-cluster metric (details: test/infra/alarms.test.ts); every alarm notifies through the notify function", () => {
   const alarms = ofType("AWS::CloudWatch::Alarm");
-  const insights = alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? "").includes("GROUP BY Cluster"));
-  const query = (m: string) => insights.find((a) => JSON.stringify(a.Properties.Metrics).includes(`(${m}) FROM SCHEMA`));
-  const diverged = query("OutOfSync")!;
-  assert.ok(diverged, "diverged alarm");
-  assert.equal(diverged.Properties.EvaluationPeriods, 3, "15 minutes in 5-minute periods");
-  assert.equal(diverged.Properties.Threshold, 1);
-  assert.ok(query("ReconcileErrors"), "failing alarm");
-  assert.equal(query("IntervalsSinceSuccess")!.Properties.Threshold, 3, "stale after 3 intervals");
-  assert.equal(insights.length, 3);
+  assert.equal(alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? "").includes("GROUP BY")).length, 0, "no Metrics Insights alarm (500 series at most)");
+  const rules = ofType("AWS::CloudWatch::InsightRule");
+  assert.equal(rules.length, 4);
+  for (const r of rules) assert.match(JSON.stringify(r.Properties.RuleBody), /Keys\\":\[\\"\$\.cluster\\"\]/, "keyed on the cluster");
+  const onRules = alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? "").includes("INSIGHT_RULE_METRIC"));
+  assert.equal(onRules.length, 3, "diverged, failing, stale");
   assert.ok(
     alarms.some((a) => a.Properties.MetricName === "ApproximateNumberOfMessagesVisible"),
     "DLQ alarm",
   );
   assert.ok(alarms.some((a) => a.Properties.MetricName === "Url4xxCount") && alarms.some((a) => a.Properties.MetricName === "Url5xxCount"), "webhook bursts");
-  template.resourceCountIs("AWS::SNS::Topic", 1);
-  for (const a of alarms) assert.equal((a.Properties.AlarmActions as unknown[]).length, 1, "notifies the topic");
+  template.resourceCountIs("AWS::SNS::Topic", 2);
+  for (const a of alarms) assert.equal((a.Properties.AlarmActions as unknown[]).length, 1, "notifies one topic");
+  template.resourceCountIs("AWS::SNS::Subscription", 1);
   template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
 });
 
@@ -178,5 +183,16 @@ test("least privilege: no wildcard DynamoDB, SQS or Secrets Manager actions or r
       for (const a of actions) assert.ok(!/^(dynamodb|sqs|secretsmanager):\*$/.test(a), `wildcard action ${a}`);
       if (actions.some((a) => /^(dynamodb|sqs|secretsmanager|eks|sts):/.test(a))) assert.ok(!([] as unknown[]).concat(s.Resource).includes("*"), `${actions.join(",")} on *`);
     }
+  }
+});
+
+test("every function of functions/ ships its own bundle (infra/bundling.ts), index.handler, NODE_OPTIONS of infra/bundling.ts", () => {
+  const fns = ofType("AWS::Lambda::Function").filter((f) => (f.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.POWERTOOLS_SERVICE_NAME === "converge");
+  assert.equal(fns.length, functionNames().length, functionNames().join(", "));
+  const keys = fns.map((f) => JSON.stringify((f.Properties.Code as { S3Key?: unknown }).S3Key));
+  assert.equal(new Set(keys).size, fns.length, "one code asset per function");
+  for (const f of fns) {
+    assert.equal(f.Properties.Handler, "index.handler");
+    assert.equal((f.Properties.Environment as { Variables: Record<string, unknown> }).Variables.NODE_OPTIONS, NODE_OPTIONS);
   }
 });

@@ -134,8 +134,10 @@ test("a replayed delivery enqueues nothing", async () => {
   assert.equal(await iso.queueDepth(), 2);
 });
 
-test("reconcile applies the pushed revision; both clusters are Synced; EMF metrics per cluster", async () => {
-  const { result, lines } = await runQueue();
+test("reconcile applies the pushed revision; both clusters are Synced; EMF metrics per cluster when opted in", async () => {
+  // per-cluster metrics are opt-in (ConvergeProps.perClusterMetrics); the default writes fleet metrics only (test/integration/alarms.test.ts)
+  process.env.CONVERGE_PER_CLUSTER_METRICS = "true";
+  const { result, lines } = await runQueue().finally(() => delete process.env.CONVERGE_PER_CLUSTER_METRICS);
   assert.deepEqual(result, { received: 2, failed: 0 });
   const gb = await iso.services.clusters.get("guestbook");
   const ss = await iso.services.clusters.get("sockshop");
@@ -162,7 +164,11 @@ test("reconcile applies the pushed revision; both clusters are Synced; EMF metri
   assert.equal(gbMetrics.IntervalsSinceSuccess, 0, "the stale-cluster alarm's metric");
   assert.equal(gbMetrics.SecondsSinceLastSuccess, 0);
   assert.equal(gbMetrics.MissingResources, 0);
-  // every metric a per-cluster alarm queries (infra/constructs/alarms.ts) is in the EMF, under the dimensions it groups by
+  // the fleet document is written as well, without the Cluster dimension
+  const fleet = emf.filter((m) => m.Cluster === undefined);
+  assert.ok(fleet.length >= 2, "one fleet document per reconcile");
+  for (const m of fleet) assert.deepEqual((m._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]!.Dimensions, [["service"]]);
+  // every metric the per-cluster graphs query (infra/constructs/dashboard.ts) is in the EMF, under the dimensions they group by
   const { METRIC } = await import("../../shared/metrics/emf.js");
   for (const m of [METRIC.outOfSync, METRIC.errors, METRIC.staleIntervals, METRIC.drifted, METRIC.health, METRIC.duration]) {
     assert.ok(
