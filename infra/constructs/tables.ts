@@ -5,7 +5,7 @@
  * and sync history are the product).
  */
 import { RemovalPolicy } from "aws-cdk-lib";
-import { AttributeType, BillingMode, Table, TableEncryption, type Attribute } from "aws-cdk-lib/aws-dynamodb";
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption, type Attribute } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
 import { TABLES, type KeyAttr } from "../../shared/store/schema.js";
 import type { TableNames } from "../../shared/config.js";
@@ -31,7 +31,16 @@ export class ConvergeTables extends Construct {
         removalPolicy: RemovalPolicy.RETAIN,
         ...(spec.ttlAttribute ? { timeToLiveAttribute: spec.ttlAttribute } : {}),
       });
-      for (const i of spec.indexes) table.addGlobalSecondaryIndex({ indexName: i.name, partitionKey: attr(i.partitionKey), ...(i.sortKey ? { sortKey: attr(i.sortKey) } : {}) });
+      for (const i of spec.indexes) {
+        const p = i.projection ?? { type: "ALL" };
+        table.addGlobalSecondaryIndex({
+          indexName: i.name,
+          partitionKey: attr(i.partitionKey),
+          ...(i.sortKey ? { sortKey: attr(i.sortKey) } : {}),
+          projectionType: ProjectionType[p.type],
+          ...(p.type === "INCLUDE" ? { nonKeyAttributes: p.attributes } : {}),
+        });
+      }
       return table;
     };
     this.tables = {

@@ -66,11 +66,17 @@ export async function blobExists(db: DynamoDBDocumentClient, table: string, pk: 
   return out.Item !== undefined;
 }
 
+/** A blob as stored: its gzip-compressed JSON (parts concatenated) and its header. */
+export interface StoredBlob {
+  gz: Buffer;
+  header: BlobHeader;
+}
+
 /**
- * Reads the blob `pk` back exactly as written, or `undefined` when absent.
- * @throws Error when parts are missing or the digest does not match (a torn write).
+ * The stored bytes of blob `pk` (one consistent Query of its parts), or `undefined` when absent.
+ * @throws Error when parts are missing.
  */
-export async function getBlob<T>(db: DynamoDBDocumentClient, table: string, pk: string): Promise<T | undefined> {
+export async function getBlobBytes(db: DynamoDBDocumentClient, table: string, pk: string): Promise<StoredBlob | undefined> {
   const parts: Buffer[] = [];
   let header: BlobHeader | undefined;
   let start: Record<string, unknown> | undefined;
@@ -93,7 +99,24 @@ export async function getBlob<T>(db: DynamoDBDocumentClient, table: string, pk: 
   } while (start);
   if (!header) return undefined;
   if (parts.length < header.parts) throw new Error(`blob ${pk}: ${parts.length} of ${header.parts} parts found`);
-  const json = gunzipSync(Buffer.concat(parts.slice(0, header.parts)));
-  if (createHash("sha256").update(json).digest("hex") !== header.sha256) throw new Error(`blob ${pk}: digest mismatch`);
+  return { gz: Buffer.concat(parts.slice(0, header.parts)), header };
+}
+
+/**
+ * The value of a stored blob, checked against its digest.
+ * @throws Error when the digest does not match (a torn write).
+ */
+export function decodeBlob<T>(pk: string, blob: StoredBlob): T {
+  const json = gunzipSync(blob.gz);
+  if (createHash("sha256").update(json).digest("hex") !== blob.header.sha256) throw new Error(`blob ${pk}: digest mismatch`);
   return JSON.parse(json.toString("utf8")) as T;
+}
+
+/**
+ * Reads the blob `pk` back exactly as written, or `undefined` when absent.
+ * @throws Error when parts are missing or the digest does not match (a torn write).
+ */
+export async function getBlob<T>(db: DynamoDBDocumentClient, table: string, pk: string): Promise<T | undefined> {
+  const blob = await getBlobBytes(db, table, pk);
+  return blob && decodeBlob<T>(pk, blob);
 }

@@ -5,14 +5,17 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import type { ConvergeConfig } from "../config.js";
+import { instrumented } from "../instrument.js";
 
 /** A document client that drops `undefined` attributes (so optional fields may be left unset). */
 export function documentClient(cfg: Pick<ConvergeConfig, "region" | "dynamodbEndpoint">): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({
-    region: cfg.region,
-    ...(cfg.dynamodbEndpoint ? { endpoint: cfg.dynamodbEndpoint } : {}),
-    maxAttempts: 5,
-  });
+  const client = instrumented(
+    new DynamoDBClient({
+      region: cfg.region,
+      ...(cfg.dynamodbEndpoint ? { endpoint: cfg.dynamodbEndpoint } : {}),
+      maxAttempts: 5,
+    }),
+  );
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });

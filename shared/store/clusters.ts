@@ -1,9 +1,37 @@
 /**
  * The cluster registry: registration (spec) and status of every cluster, in the `clusters`
- * table (see `schema.ts` for the keys and the `byRepo` / `byDue` indexes).
+ * table (see `schema.ts` for the keys and the `byRepo` / `byCadence` / `byDueAt` indexes).
+ *
+ * Scheduling without a write per cluster per interval. A cluster is reconciled on a fixed
+ * cadence: every `intervalSeconds` from its anchor time (`dueAnchor`). The anchor is set when
+ * the cluster is registered or updated and moved again only by the tick that first enqueues it
+ * after that (so the cadence starts when the tick sees it), never by a reconcile. The index
+ * entries that find a cluster (`cadence`, `phase` = anchor mod interval) therefore do not
+ * change while it is reconciled: a status write costs the cluster item alone, and a tick
+ * reads only the clusters whose cadence fell in its window, with no write per cluster.
+ * One-off due times (`dueAt`, the sparse `byDueAt` index) say "reconcile at once" (a new or
+ * changed registration) or "come back early" (a waiting sync, a backoff shorter than the
+ * interval); the tick clears them when it enqueues them.
+ *
+ * The tick's window: the item `#schedule` holds the time of the last tick (`tickedAt`) and the
+ * intervals in use. A tick claims the window (last tick, now] with one conditional write, so
+ * two overlapping ticks never enqueue the same window (a one-off due time belongs to the window
+ * it falls in, see `ONE_OFF_GRACE_MS`), and a cluster whose reconcile lags is enqueued again
+ * only when its cadence comes round again (once per interval), not every minute.
  */
 import { createHash } from "node:crypto";
-import { DeleteCommand, GetCommand, PutCommand, type QueryCommandInput, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchExecuteStatementCommand,
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from "@aws-sdk/lib-dynamodb";
 import { isConditionFailed, queryAll } from "./client.js";
 import { DUE_SHARDS } from "./schema.js";
 import { repoKey } from "../git/url.js";
@@ -17,9 +45,12 @@ export interface ClusterRecord {
   status: ClusterStatus;
   /** `byRepo` key: normalized repo URL + `#` + branch. */
   repoKey: string;
-  /** `byDue` partition, derived from the name. */
+  /** `byDueAt` partition (`due#<shard>`), derived from the name. */
   dueShard: string;
-  /** Epoch ms at which the next tick reconcile is due. */
+  /**
+   * Epoch ms of the next tick reconcile: the pending one-off due time if any, else the next
+   * time of the cadence at or after the time of reading. Computed, not stored.
+   */
   nextDueAt: number;
   createdAt: string;
   updatedAt: string;
@@ -41,9 +72,19 @@ export class ClusterNotFoundError extends Error {
   }
 }
 
-/** The `byDue` shard of a cluster name: `due#<0..DUE_SHARDS-1>`, stable. */
+/** The shard (`0..DUE_SHARDS-1`) of a cluster name, stable. */
+function shardOf(name: string): number {
+  return createHash("sha256").update(name).digest()[0]! % DUE_SHARDS;
+}
+
+/** The `byDueAt` shard of a cluster name: `due#<0..DUE_SHARDS-1>`, stable. */
 export function dueShardOf(name: string): string {
-  return `due#${createHash("sha256").update(name).digest()[0]! % DUE_SHARDS}`;
+  return `due#${shardOf(name)}`;
+}
+
+/** The `byCadence` partition of a cluster: `<intervalSeconds>#<shard>`. */
+export function cadenceOf(name: string, intervalSeconds: number): string {
+  return `${intervalSeconds}#${shardOf(name)}`;
 }
 
 /** One page of clusters and the opaque cursor of the next page (absent on the last page). */
@@ -52,27 +93,106 @@ export interface ClusterPage {
   cursor?: string;
 }
 
+/** The scheduling attributes of a stored cluster item (besides `dueShard`). */
+interface ScheduleAttributes {
+  /** `byCadence` partition: `<intervalSeconds>#<shard>`. */
+  cadence?: string;
+  /** `byCadence` sort key: `dueAnchor` mod the interval (ms). */
+  phase?: number;
+  /** Epoch ms the cadence counts from: due at `dueAnchor + k * interval`, k >= 0. */
+  dueAnchor?: number;
+  /** Epoch ms of a one-off due time (`byDueAt`, sparse). */
+  dueAt?: number;
+}
+
+type StoredCluster = Omit<ClusterRecord, "nextDueAt"> & ScheduleAttributes & { leaseOwner?: string; leaseUntil?: number; nextDueAt?: number };
+
+/** Name of the item holding the tick's state; never a cluster name (those are DNS labels). */
+export const SCHEDULE_ITEM = "#schedule";
+
+/** The tick's state: the end of the last window claimed and the intervals (seconds) in use. */
+interface ScheduleState {
+  tickedAt?: number;
+  intervals: number[];
+}
+
+/** A cluster found due in a tick's window. */
+export interface DueEntry {
+  name: string;
+  /** The one-off due time the tick clears once the task is sent (absent: due by its cadence). */
+  dueAt?: number;
+  /** The cluster's interval, seconds. */
+  intervalSeconds: number;
+}
+
+/** A window (`from`, `to`] claimed by one tick and what is due in it (see `ClusterStore.claimDue`). */
+export interface DueClaim {
+  /** End of the previous claimed window; undefined for the first tick of an installation. */
+  from?: number;
+  to: number;
+  due: DueEntry[];
+}
+
+/** The next time of a cadence at or after `now`: the anchor while it is ahead, else the first later multiple of the interval. */
+export function nextCadenceTime(anchor: number, intervalMs: number, now: number): number {
+  return anchor >= now ? anchor : anchor + Math.ceil((now - anchor) / intervalMs) * intervalMs;
+}
+
+/** Whether the cadence (`anchor`, `intervalMs`) has a time in (`from`, `to`] (from undefined: any time up to `to`). */
+export function cadenceHits(anchor: number, intervalMs: number, from: number | undefined, to: number): boolean {
+  if (to < anchor) return false;
+  const last = anchor + Math.floor((to - anchor) / intervalMs) * intervalMs;
+  return from === undefined || last > from;
+}
+
+/**
+ * How long a one-off due time in an earlier tick's window is left to that tick (it enqueues it,
+ * then clears it) before a later tick takes it as missed: longer than a tick takes.
+ */
+export const ONE_OFF_GRACE_MS = 5 * 60_000;
+
+/** Names per page of `forEachTrackingPage` (a page of keys is about 100 KB). */
+export const TRACKING_PAGE = 1000;
+
+/** Concurrent requests the store sends at most for one bulk call (BatchGetItem pages, one-off clearing). */
+const BULK_CONCURRENCY = 16;
+
+/** Runs `fn` over `items` with at most `limit` calls in flight. */
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) await fn(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 /** Data access for the `clusters` table. Every method is one or a few DynamoDB requests. */
 export class ClusterStore {
+  /** Intervals known to be in the `#schedule` item already (this process wrote or read them). */
+  private readonly knownIntervals = new Set<number>();
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
   ) {}
 
   /**
-   * Registers a cluster (validated again here), due for a reconcile at once.
-   * @throws Error on an invalid spec; ClusterExistsError when the name is taken (nothing written).
+   * Registers a cluster (validated again here), due for a reconcile at once (a one-off due
+   * time `now`; its cadence counts from `now` until the tick that enqueues it moves it).
+   * @throws Error on an invalid spec; ClusterExistsError when the name is taken (nothing written but, at most, its interval in `#schedule`).
    */
   async add(input: unknown, now = Date.now()): Promise<ClusterRecord> {
     const spec = parseClusterSpec(input);
     const at = new Date(now).toISOString();
-    const record: ClusterRecord = {
+    await this.registerInterval(spec.intervalSeconds);
+    const record: StoredCluster = {
       name: spec.name,
       spec,
       status: initialStatus(),
       repoKey: repoKey(spec.source.repoUrl, spec.source.branch),
       dueShard: dueShardOf(spec.name),
-      nextDueAt: now,
+      ...this.schedule(spec.name, spec.intervalSeconds, now),
+      dueAt: now,
       createdAt: at,
       updatedAt: at,
     };
@@ -82,13 +202,13 @@ export class ClusterStore {
       if (isConditionFailed(err)) throw new ClusterExistsError(spec.name);
       throw err;
     }
-    return record;
+    return toRecord(record, now)!;
   }
 
   /**
    * Changes a registration: `change` gets the current spec and returns the new one, which is
-   * validated as a whole; the name cannot change. The cluster becomes due at once. One
-   * conditional UpdateItem on `updatedAt`, so two concurrent updates cannot both win.
+   * validated as a whole; the name cannot change. The cluster becomes due at once (its cadence
+   * restarts). One conditional UpdateItem on `updatedAt`, so two concurrent updates cannot both win.
    * @throws ClusterNotFoundError; ValidationError (nothing written); Error when another update won.
    */
   async update(name: string, change: (spec: ClusterSpec) => unknown, now = Date.now()): Promise<ClusterRecord> {
@@ -96,14 +216,25 @@ export class ClusterStore {
     if (!rec) throw new ClusterNotFoundError(name);
     const spec = parseClusterSpec({ ...(change(structuredClone(rec.spec)) as object), name });
     const at = new Date(now).toISOString();
+    await this.registerInterval(spec.intervalSeconds);
+    const sched = this.schedule(name, spec.intervalSeconds, now);
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { name },
-          UpdateExpression: "SET spec = :s, repoKey = :r, nextDueAt = :n, updatedAt = :u",
+          UpdateExpression: "SET spec = :s, repoKey = :r, cadence = :c, phase = :p, dueAnchor = :a, dueAt = :n, updatedAt = :u",
           ConditionExpression: "updatedAt = :prev",
-          ExpressionAttributeValues: { ":s": spec, ":r": repoKey(spec.source.repoUrl, spec.source.branch), ":n": now, ":u": at, ":prev": rec.updatedAt },
+          ExpressionAttributeValues: {
+            ":s": spec,
+            ":r": repoKey(spec.source.repoUrl, spec.source.branch),
+            ":c": sched.cadence,
+            ":p": sched.phase,
+            ":a": sched.dueAnchor,
+            ":n": now,
+            ":u": at,
+            ":prev": rec.updatedAt,
+          },
         }),
       );
     } catch (err) {
@@ -113,10 +244,34 @@ export class ClusterStore {
     return { ...rec, spec, repoKey: repoKey(spec.source.repoUrl, spec.source.branch), nextDueAt: now, updatedAt: at };
   }
 
-  /** The cluster `name`, or undefined. Strongly consistent. */
-  async get(name: string): Promise<ClusterRecord | undefined> {
+  /** The cluster `name`, or undefined. Strongly consistent (one GetItem). */
+  async get(name: string, now = Date.now()): Promise<ClusterRecord | undefined> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { name }, ConsistentRead: true }));
-    return out.Item as ClusterRecord | undefined;
+    return toRecord(out.Item as StoredCluster | undefined, now);
+  }
+
+  /**
+   * The clusters named `names` that exist, in no particular order: BatchGetItem pages of 100
+   * keys (its limit), 16 in flight, unprocessed keys retried with backoff. Eventually consistent
+   * (half the read units of a strongly consistent read).
+   */
+  async getMany(names: string[], now = Date.now()): Promise<ClusterRecord[]> {
+    const pages: string[][] = [];
+    for (let i = 0; i < names.length; i += 100) pages.push(names.slice(i, i + 100));
+    const found: ClusterRecord[] = [];
+    await forEachLimited(pages, BULK_CONCURRENCY, async (page) => {
+      let keys: Record<string, unknown>[] = page.map((name) => ({ name }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys } } }));
+        for (const item of out.Responses?.[this.table] ?? []) {
+          const rec = toRecord(item as StoredCluster, now);
+          if (rec) found.push(rec);
+        }
+        keys = (out.UnprocessedKeys?.[this.table]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    });
+    return found;
   }
 
   /**
@@ -125,7 +280,7 @@ export class ClusterStore {
    */
   async remove(name: string): Promise<void> {
     try {
-      await this.db.send(new DeleteCommand({ TableName: this.table, Key: { name }, ConditionExpression: "attribute_exists(#n)", ExpressionAttributeNames: { "#n": "name" } }));
+      await this.db.send(new DeleteCommand({ TableName: this.table, Key: { name }, ConditionExpression: "attribute_exists(spec)" }));
     } catch (err) {
       if (isConditionFailed(err)) throw new ClusterNotFoundError(name);
       throw err;
@@ -134,19 +289,28 @@ export class ClusterStore {
 
   /**
    * One page of all clusters (the central view), `limit` items at most (default 100),
-   * continuing from `cursor`. A Scan is the access pattern here: every row is wanted.
+   * continuing from `cursor`. A Scan is the access pattern here: every row is wanted. The
+   * `#schedule` item is skipped (one more item is read so a page stays full).
    */
-  async list(opts: { limit?: number; cursor?: string } = {}): Promise<ClusterPage> {
+  async list(opts: { limit?: number; cursor?: string } = {}, now = Date.now()): Promise<ClusterPage> {
+    const limit = opts.limit ?? 100;
     const out = await this.db.send(
       new ScanCommand({
         TableName: this.table,
-        Limit: opts.limit ?? 100,
+        Limit: limit + 1,
+        FilterExpression: "attribute_exists(spec)",
         ExclusiveStartKey: opts.cursor ? (JSON.parse(Buffer.from(opts.cursor, "base64url").toString()) as Record<string, unknown>) : undefined,
       }),
     );
+    let items = (out.Items ?? []) as StoredCluster[];
+    let last = out.LastEvaluatedKey;
+    if (items.length > limit) {
+      items = items.slice(0, limit);
+      last = { name: items[limit - 1]!.name };
+    }
     return {
-      clusters: (out.Items ?? []) as ClusterRecord[],
-      cursor: out.LastEvaluatedKey ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString("base64url") : undefined,
+      clusters: items.map((i) => toRecord(i, now)!),
+      cursor: last ? Buffer.from(JSON.stringify(last)).toString("base64url") : undefined,
     };
   }
 
@@ -162,67 +326,200 @@ export class ClusterStore {
     return all.sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Clusters tracking `repoUrl` (any URL form) at `branch`, through the `byRepo` index. */
-  async trackingRepo(repoUrl: string, branch: string): Promise<ClusterRecord[]> {
-    return this.queryAll({
-      IndexName: "byRepo",
-      KeyConditionExpression: "repoKey = :k",
-      ExpressionAttributeValues: { ":k": repoKey(repoUrl, branch) },
-    });
-  }
-
-  /** Clusters whose `nextDueAt` is at or before `now` (epoch ms): one `byDue` Query per shard. */
-  async due(now = Date.now()): Promise<ClusterRecord[]> {
-    const shards = Array.from({ length: DUE_SHARDS }, (_, i) => `due#${i}`);
-    const pages = await Promise.all(
-      shards.map((s) =>
-        this.queryAll({
-          IndexName: "byDue",
-          KeyConditionExpression: "dueShard = :s AND nextDueAt <= :now",
-          ExpressionAttributeValues: { ":s": s, ":now": now },
-        }),
-      ),
-    );
-    return pages.flat();
+  /**
+   * Names of the clusters tracking `repoUrl` (any URL form) at `branch`, through the `byRepo`
+   * index (keys only: about 100 bytes per cluster, so 10,000 clusters read about 1 MB).
+   */
+  async trackingRepo(repoUrl: string, branch: string): Promise<{ name: string }[]> {
+    const all: { name: string }[] = [];
+    await this.forEachTrackingPage(repoUrl, branch, (names) => void all.push(...names.map((name) => ({ name }))));
+    return all;
   }
 
   /**
-   * Moves `nextDueAt` forward after a tick enqueued the cluster, only if it still holds
-   * `expected` (another tick may have done it): returns false then.
+   * Like `trackingRepo`, page by page (`TRACKING_PAGE` names at most): `onPage` gets each page
+   * as soon as it is read and runs while the next one is (the webhook enqueues a page while
+   * reading the next). Resolves when every page was handled; rejects with the first error.
    */
-  async reschedule(name: string, expected: number, nextDueAt: number): Promise<boolean> {
+  async forEachTrackingPage(repoUrl: string, branch: string, onPage: (names: string[]) => Promise<unknown> | undefined): Promise<void> {
+    const handled: Promise<unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    try {
+      do {
+        const out = await this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: "byRepo",
+            KeyConditionExpression: "repoKey = :k",
+            ExpressionAttributeValues: { ":k": repoKey(repoUrl, branch) },
+            ProjectionExpression: "#n",
+            ExpressionAttributeNames: { "#n": "name" },
+            Limit: TRACKING_PAGE,
+            ExclusiveStartKey: start,
+          }),
+        );
+        const names = (out.Items ?? []).map((i) => i.name as string);
+        if (names.length > 0) handled.push(Promise.resolve(onPage(names)));
+        start = out.LastEvaluatedKey;
+      } while (start);
+    } finally {
+      await Promise.allSettled(handled);
+    }
+    await Promise.all(handled);
+  }
+
+  /**
+   * The clusters due at or before `now` that the next tick would enqueue: cadence times and
+   * one-off due times after the last tick and up to `now` (and one-off times missed by earlier
+   * ticks). Read-only (the tick claims its window with `claimDue`).
+   */
+  async due(now = Date.now()): Promise<ClusterRecord[]> {
+    const state = await this.readSchedule();
+    const due = (await Promise.all(Array.from({ length: DUE_SHARDS }, (_, shard) => this.findDue(state, now, shard)))).flat();
+    return this.getMany(
+      due.map((d) => d.name),
+      now,
+    );
+  }
+
+  /**
+   * Claims the tick window (last tick, `now`] with one conditional write of `#schedule` and
+   * finds what is due in it: clusters whose cadence has a time in the window, and one-off due
+   * times in the window (or older than `ONE_OFF_GRACE_MS` and still pending). A concurrent tick that claimed first wins: this one then
+   * claims what is left after its window, or nothing. Reads: `#schedule`, then per shard (in
+   * parallel) one or two Queries per interval in use (keys and anchor only) and one Query of
+   * `byDueAt`. No write per cluster.
+   * @param onShard called with each shard's due clusters as soon as they are known (the tick
+   *   sends their tasks while other shards are still read); if it throws, the window is given
+   *   back (`releaseClaim`) and the error rethrown.
+   * @returns undefined when another tick already claimed up to `now` or later.
+   */
+  async claimDue(now = Date.now(), onShard?: (due: DueEntry[]) => Promise<unknown>): Promise<DueClaim | undefined> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const state = await this.readSchedule();
+      if (state.tickedAt !== undefined && state.tickedAt >= now) return undefined;
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { name: SCHEDULE_ITEM },
+            UpdateExpression: "SET tickedAt = :t",
+            ConditionExpression: state.tickedAt === undefined ? "attribute_not_exists(tickedAt)" : "tickedAt = :p",
+            ExpressionAttributeValues: { ":t": now, ...(state.tickedAt === undefined ? {} : { ":p": state.tickedAt }) },
+          }),
+        );
+      } catch (err) {
+        if (isConditionFailed(err)) continue; // another tick claimed meanwhile: read again
+        throw err;
+      }
+      const claim: DueClaim = { from: state.tickedAt, to: now, due: [] };
+      const results = await Promise.allSettled(
+        Array.from({ length: DUE_SHARDS }, async (_, shard) => {
+          const due = await this.findDue(state, now, shard);
+          claim.due.push(...due);
+          if (onShard && due.length > 0) await onShard(due);
+        }),
+      );
+      const failed = results.find((r) => r.status === "rejected");
+      if (failed) {
+        await this.releaseClaim(claim);
+        throw failed.reason;
+      }
+      return claim;
+    }
+    throw new Error("could not claim the tick window: ticks keep overlapping");
+  }
+
+  /**
+   * Gives a claimed window back (its tasks could not be sent), if no later tick claimed after
+   * it, so the next tick enqueues it again.
+   */
+  async releaseClaim(claim: DueClaim): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { name },
-          UpdateExpression: "SET nextDueAt = :n",
-          ConditionExpression: "nextDueAt = :e",
-          ExpressionAttributeValues: { ":n": nextDueAt, ":e": expected },
+          Key: { name: SCHEDULE_ITEM },
+          UpdateExpression: claim.from === undefined ? "REMOVE tickedAt" : "SET tickedAt = :p",
+          ConditionExpression: "tickedAt = :t",
+          ExpressionAttributeValues: { ":t": claim.to, ...(claim.from === undefined ? {} : { ":p": claim.from }) },
         }),
       );
-      return true;
     } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
+      if (!isConditionFailed(err)) throw err;
     }
   }
 
   /**
-   * Writes the status of a reconcile and the next due time: one small UpdateItem, the only
-   * write of an unchanged reconcile. A cluster removed meanwhile is left removed.
+   * After the tick sent the claim's tasks: clears each one-off due time it enqueued and starts
+   * that cluster's cadence at `at` (the tick's time), skipped when the due time changed
+   * meanwhile (a newer registration update or early return stays pending). Conditional PartiQL
+   * UPDATEs, 25 per BatchExecuteStatement request (its limit; each billed as the UpdateItem it
+   * is, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.multiplestatements.batching.html),
+   * 16 requests in flight. Clusters due by their cadence alone are not written.
+   * @returns the number of clusters written.
+   * @throws the first error other than a failed condition.
+   */
+  async settleClaim(claim: DueClaim, at = claim.to): Promise<number> {
+    const oneOff = claim.due.filter((d) => d.dueAt !== undefined);
+    const pages: DueEntry[][] = [];
+    for (let i = 0; i < oneOff.length; i += 25) pages.push(oneOff.slice(i, i + 25));
+    let written = 0;
+    await forEachLimited(pages, BULK_CONCURRENCY, async (page) => {
+      const out = await this.db.send(
+        new BatchExecuteStatementCommand({
+          Statements: page.map((d) => ({
+            Statement: `UPDATE "${this.table}" SET dueAnchor = ? SET phase = ? REMOVE dueAt WHERE "name" = ? AND dueAt = ? AND cadence = ?`,
+            Parameters: [at, at % (d.intervalSeconds * 1000), d.name, d.dueAt, cadenceOf(d.name, d.intervalSeconds)],
+          })),
+        }),
+      );
+      for (const r of out.Responses ?? []) {
+        if (!r.Error) written++;
+        else if (r.Error.Code !== "ConditionalCheckFailed") throw new Error(`clearing a one-off due time failed: ${r.Error.Code}: ${r.Error.Message}`);
+      }
+    });
+    return written;
+  }
+
+  /**
+   * Writes the status of a reconcile and when the cluster is due next: the only write of an
+   * unchanged reconcile, one UpdateItem of the item alone (no index is touched). A `nextDueAt`
+   * a whole interval ahead (or later) is the cadence's business and changes nothing else; an
+   * earlier one (a waiting sync, a backoff) becomes a one-off due time, at the cost of a second
+   * request (the first one's condition tells the two apart). A cluster removed meanwhile is
+   * left removed.
+   * @param nextDueAt epoch ms the reconcile asks to come back at.
    * @returns false when the cluster no longer exists.
    */
   async setStatus(name: string, status: ClusterStatus, nextDueAt: number): Promise<boolean> {
+    const updatedAt = new Date().toISOString();
+    // 1 s of slack: the caller computed `now + interval` a moment ago
+    const leadSeconds = (nextDueAt - Date.now()) / 1000 + 1;
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { name },
-          UpdateExpression: "SET #s = :s, nextDueAt = :n, updatedAt = :u",
-          ConditionExpression: "attribute_exists(#n)",
-          ExpressionAttributeNames: { "#s": "status", "#n": "name" },
-          ExpressionAttributeValues: { ":s": status, ":n": nextDueAt, ":u": new Date().toISOString() },
+          UpdateExpression: "SET #s = :s, updatedAt = :u",
+          ConditionExpression: "attribute_exists(spec) AND spec.intervalSeconds <= :lead",
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: { ":s": status, ":u": updatedAt, ":lead": leadSeconds },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { name },
+          UpdateExpression: "SET #s = :s, updatedAt = :u, dueAt = :n",
+          ConditionExpression: "attribute_exists(spec)",
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: { ":s": status, ":u": updatedAt, ":n": Math.floor(nextDueAt) },
         }),
       );
       return true;
@@ -245,8 +542,7 @@ export class ClusterStore {
           TableName: this.table,
           Key: { name },
           UpdateExpression: "SET leaseOwner = :o, leaseUntil = :u",
-          ConditionExpression: "attribute_exists(#n) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :o)",
-          ExpressionAttributeNames: { "#n": "name" },
+          ConditionExpression: "attribute_exists(spec) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :o)",
           ExpressionAttributeValues: { ":o": owner, ":u": now + ttlMs, ":now": now },
         }),
       );
@@ -274,7 +570,93 @@ export class ClusterStore {
     }
   }
 
-  private queryAll(input: Omit<QueryCommandInput, "TableName">): Promise<ClusterRecord[]> {
-    return queryAll<ClusterRecord>(this.db, { ...input, TableName: this.table });
+  /** The cadence attributes of a cluster whose cadence counts from `anchor` (epoch ms). */
+  private schedule(name: string, intervalSeconds: number, anchor: number): Required<Pick<ScheduleAttributes, "cadence" | "phase" | "dueAnchor">> {
+    const a = Math.floor(anchor);
+    return { cadence: cadenceOf(name, intervalSeconds), phase: a % (intervalSeconds * 1000), dueAnchor: a };
   }
+
+  /** Adds `intervalSeconds` to the intervals the tick queries (once per process and interval; the set only grows). */
+  private async registerInterval(intervalSeconds: number): Promise<void> {
+    if (this.knownIntervals.has(intervalSeconds)) return;
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { name: SCHEDULE_ITEM },
+        UpdateExpression: "ADD intervals :i",
+        ExpressionAttributeValues: { ":i": new Set([intervalSeconds]) },
+      }),
+    );
+    this.knownIntervals.add(intervalSeconds);
+  }
+
+  /** The tick's state (strongly consistent). */
+  private async readSchedule(): Promise<ScheduleState> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { name: SCHEDULE_ITEM }, ConsistentRead: true }));
+    const intervals = [...((out.Item?.intervals as Set<number> | undefined) ?? [])].map(Number);
+    for (const i of intervals) this.knownIntervals.add(i);
+    return { tickedAt: out.Item?.tickedAt as number | undefined, intervals };
+  }
+
+  /** What is due in shard `shard` in (state.tickedAt, now]: cadence times and one-off due times in the window, and one-off due times missed by earlier ticks. */
+  private async findDue(state: ScheduleState, now: number, shard: number): Promise<DueEntry[]> {
+    const from = state.tickedAt;
+    const queries: Omit<QueryCommandInput, "TableName">[] = [];
+    const names = { "#p": "phase" };
+    for (const seconds of state.intervals) {
+      const ms = seconds * 1000;
+      // the phases (anchor mod interval) whose cadence has a time in the window
+      let ranges: { cond: string; values: Record<string, number> }[];
+      if (from === undefined || now - from >= ms) ranges = [{ cond: "", values: {} }];
+      else if (now <= from) ranges = [];
+      else {
+        const a = from % ms;
+        const b = now % ms;
+        ranges =
+          a < b
+            ? [{ cond: " AND #p BETWEEN :a AND :b", values: { ":a": a + 1, ":b": b } }]
+            : [
+                { cond: " AND #p > :a", values: { ":a": a } },
+                { cond: " AND #p <= :b", values: { ":b": b } },
+              ];
+      }
+      for (const r of ranges) {
+        queries.push({
+          IndexName: "byCadence",
+          KeyConditionExpression: `cadence = :c${r.cond}`,
+          ExpressionAttributeValues: { ":c": `${seconds}#${shard}`, ...r.values },
+          ...(r.cond ? { ExpressionAttributeNames: names } : {}),
+        });
+      }
+    }
+    const [byCadence, byDueAt] = await Promise.all([
+      Promise.all(queries.map((q) => this.queryAll<StoredCluster>(q))),
+      this.queryAll<StoredCluster>({ IndexName: "byDueAt", KeyConditionExpression: "dueShard = :s AND dueAt <= :now", ExpressionAttributeValues: { ":s": `due#${shard}`, ":now": now } }),
+    ]);
+    const due = new Map<string, DueEntry>();
+    for (const item of byCadence.flat()) {
+      const seconds = Number(item.cadence!.split("#")[0]);
+      if (cadenceHits(item.dueAnchor!, seconds * 1000, from, now)) due.set(item.name, { name: item.name, intervalSeconds: seconds });
+    }
+    for (const item of byDueAt) {
+      if (!item.cadence) continue; // an item written before cadences: scheduled again by its next registration update
+      // a one-off time in an earlier window belongs to the tick that claimed it (which may be clearing it right now),
+      // unless it is older than the grace period: missed (written after that tick's Query) or never cleared
+      const mine = from === undefined || item.dueAt! > from || item.dueAt! <= from - ONE_OFF_GRACE_MS;
+      if (mine) due.set(item.name, { name: item.name, dueAt: item.dueAt, intervalSeconds: Number(item.cadence.split("#")[0]) });
+    }
+    return [...due.values()];
+  }
+
+  private queryAll<T = StoredCluster>(input: Omit<QueryCommandInput, "TableName">): Promise<T[]> {
+    return queryAll<T>(this.db, { ...input, TableName: this.table });
+  }
+}
+
+/** The record of a stored item (`nextDueAt` computed at `now`), or undefined for a missing item or the `#schedule` item. */
+function toRecord(item: StoredCluster | undefined, now: number): ClusterRecord | undefined {
+  if (!item?.spec) return undefined;
+  const { cadence: _c, phase: _p, dueAnchor, dueAt, leaseOwner: _o, leaseUntil: _u, nextDueAt: legacy, ...rest } = item;
+  const cadenceAt = dueAnchor !== undefined ? nextCadenceTime(dueAnchor, item.spec.intervalSeconds * 1000, now) : (legacy ?? now);
+  return { ...rest, nextDueAt: Math.min(cadenceAt, dueAt ?? Number.POSITIVE_INFINITY) };
 }

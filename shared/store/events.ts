@@ -6,7 +6,7 @@
  */
 import type { DynamoDBDocumentClient, QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { batchWriteAll, queryAll } from "./client.js";
-import type { DriftState, FieldChange } from "../model.js";
+import type { DriftState, FieldChange, SyncStatus } from "../model.js";
 
 /** A change of one resource's drift state. `changes` values are redacted for Secrets. */
 export interface DriftEvent {
@@ -28,6 +28,32 @@ export interface DriftEvent {
   /** Desired revision (commit SHA) at detection. */
   revision: string;
 }
+
+/**
+ * A change of a cluster's sync status (Synced / OutOfSync / Unknown / Error), written by the
+ * reconcile that saw it: the cluster page's status bands and the fleet chart are built from
+ * these, not recomputed.
+ */
+export interface SyncChange {
+  cluster: string;
+  /** ISO time of the reconcile that changed the status. */
+  at: string;
+  from: SyncStatus;
+  to: SyncStatus;
+  /** Revision reconciled (absent when none could be resolved). */
+  revision?: string;
+  /** The status message (why Error / Unknown), at most 300 characters. */
+  message?: string;
+}
+
+/**
+ * Partition of the sync changes of every cluster in the `byResource` index: one Query reads
+ * the fleet's changes since a time (the fleet chart). Never a resource key (those hold `/`).
+ */
+export const SYNC_CHANGES = "#sync";
+
+/** Partition key of a cluster's sync changes in the table: `sync#<cluster>` (cluster names are DNS labels, never holding `#`). */
+const syncPartition = (cluster: string) => `sync#${cluster}`;
 
 /** Writes and reads drift events in the `drift-events` table. */
 export class EventStore {
@@ -54,6 +80,56 @@ export class EventStore {
       },
     }));
     await batchWriteAll(this.db, this.table, requests);
+  }
+
+  /**
+   * Records sync status changes. Items: `cluster` = `sync#<name>`, `sk` = the time, `resource`
+   * = `#sync` (the fleet's partition of `byResource`), no `day` (so `since` and the `byTime`
+   * index never see them); same TTL as drift events. Keys are deterministic: a redelivered
+   * reconcile overwrites.
+   */
+  async putSyncChanges(changes: SyncChange[]): Promise<void> {
+    const requests = changes.map((c) => ({
+      PutRequest: {
+        Item: {
+          cluster: syncPartition(c.cluster),
+          sk: c.at,
+          resource: SYNC_CHANGES,
+          name: c.cluster,
+          at: c.at,
+          from: c.from,
+          to: c.to,
+          ...(c.revision ? { revision: c.revision } : {}),
+          ...(c.message ? { message: c.message.slice(0, 300) } : {}),
+          expiresAt: Math.floor(Date.parse(c.at) / 1000) + this.ttlDays * 86400,
+        },
+      },
+    }));
+    await batchWriteAll(this.db, this.table, requests);
+  }
+
+  /** Sync status changes of one cluster at or after `since` (ISO), oldest first. */
+  async syncChanges(cluster: string, since = "0000"): Promise<SyncChange[]> {
+    const items = await queryAll<Record<string, unknown>>(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: "#c = :c AND sk >= :s",
+      ExpressionAttributeNames: { "#c": "cluster" },
+      ExpressionAttributeValues: { ":c": syncPartition(cluster), ":s": since },
+    });
+    return items.map(toSyncChange);
+  }
+
+  /** Sync status changes of every cluster at or after `since` (ISO), oldest first: one Query of the `byResource` index. */
+  async fleetSyncChanges(since: string): Promise<SyncChange[]> {
+    const items = await queryAll<Record<string, unknown>>(this.db, {
+      TableName: this.table,
+      IndexName: "byResource",
+      KeyConditionExpression: "#r = :r AND #a >= :s",
+      ExpressionAttributeNames: { "#r": "resource", "#a": "at", "#n": "name", "#f": "from", "#t": "to" },
+      ExpressionAttributeValues: { ":r": SYNC_CHANGES, ":s": since },
+      ProjectionExpression: "#n, #a, #f, #t",
+    });
+    return items.map(toSyncChange);
   }
 
   /** Events of one cluster at or after `since` (ISO), oldest first. */
@@ -90,4 +166,16 @@ export class EventStore {
   private async queryAll(input: Omit<QueryCommandInput, "TableName">): Promise<DriftEvent[]> {
     return (await queryAll<Record<string, unknown>>(this.db, { ...input, TableName: this.table })).map(({ sk: _sk, day: _day, expiresAt: _exp, ...event }) => event as unknown as DriftEvent);
   }
+}
+
+/** A stored sync-change item back as a `SyncChange`. */
+function toSyncChange(i: Record<string, unknown>): SyncChange {
+  return {
+    cluster: i.name as string,
+    at: i.at as string,
+    from: i.from as SyncStatus,
+    to: i.to as SyncStatus,
+    ...(i.revision ? { revision: i.revision as string } : {}),
+    ...(i.message ? { message: i.message as string } : {}),
+  };
 }

@@ -5,10 +5,18 @@
  * Access patterns (../shared/design.md) and the key serving each:
  * 1. one cluster / all clusters: `clusters` by `name`; the central view pages a Scan of this
  *    small-item table (status only; per-resource drift lives in `snapshots`).
- * 2. clusters tracking repo+branch: GSI `byRepo` on `repoKey` = `<normalized repo URL>#<branch>`.
- * 3. clusters due for a tick: GSI `byDue`, partition `dueShard` (`due#0`..`due#{DUE_SHARDS-1}`,
- *    hash of the name) sorted by `nextDueAt` (epoch ms): one Query per shard with
- *    `nextDueAt <= now`, never a Scan.
+ * 2. clusters tracking repo+branch: GSI `byRepo` on `repoKey` = `<normalized repo URL>#<branch>`,
+ *    keys only (the webhook needs the names).
+ * 3. clusters due for a tick, without a Scan and without a write per cluster per interval: each
+ *    cluster has a fixed cadence (its interval from an anchor time), so the index entries that
+ *    find it never move while it is reconciled. GSI `byCadence`: partition `cadence` =
+ *    `<intervalSeconds>#<shard>` (shard `0..DUE_SHARDS-1`, hash of the name), sort key `phase`
+ *    = anchor mod interval (ms), projecting `dueAnchor`: the clusters whose cadence fell in the
+ *    tick's window are one or two range Queries per interval and shard. GSI `byDueAt` (sparse):
+ *    partition `dueShard` (`due#<shard>`), sort key `dueAt`, projecting `cadence`: one-off due
+ *    times (registered or updated, a reconcile asking to come back early). The item
+ *    `#schedule` holds the intervals in use and the last tick's time (see `clusters.ts`).
+ *    Status writes touch neither index (nor `byRepo`, keys only), so they cost the item alone.
  * 4. desired snapshots: `snapshots`, `pk` = `desired#<sha256 of repo, commit, path, render
  *    options>`, `sk` = `part#0000`...: content-addressed, split under the 400 KB item limit
  *    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
@@ -32,11 +40,17 @@ export interface KeyAttr {
   type: "S" | "N";
 }
 
-/** A global secondary index (projection ALL). */
+/**
+ * A global secondary index. `projection`: the attributes copied into it, default ALL. An index
+ * costs a write whenever a write changes an attribute it projects (two when its key changes),
+ * so indexes on frequently written items project only what their readers need
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html#GSI.ThroughputConsiderations.Writes).
+ */
 export interface IndexSpec {
   name: string;
   partitionKey: KeyAttr;
   sortKey?: KeyAttr;
+  projection?: { type: "ALL" } | { type: "KEYS_ONLY" } | { type: "INCLUDE"; attributes: string[] };
 }
 
 /** A table's key schema, its indexes and its TTL attribute. */
@@ -47,14 +61,15 @@ export interface TableSpec {
   ttlAttribute?: string;
 }
 
-/** Number of partitions of the `byDue` index, spreading tick reads and writes. */
+/** Number of shards of the `byCadence` and `byDueAt` indexes: the tick's Queries run in parallel, one per shard. */
 export const DUE_SHARDS = 4;
 
 export const CLUSTERS_TABLE: TableSpec = {
   partitionKey: { name: "name", type: "S" },
   indexes: [
-    { name: "byRepo", partitionKey: { name: "repoKey", type: "S" }, sortKey: { name: "name", type: "S" } },
-    { name: "byDue", partitionKey: { name: "dueShard", type: "S" }, sortKey: { name: "nextDueAt", type: "N" } },
+    { name: "byRepo", partitionKey: { name: "repoKey", type: "S" }, sortKey: { name: "name", type: "S" }, projection: { type: "KEYS_ONLY" } },
+    { name: "byCadence", partitionKey: { name: "cadence", type: "S" }, sortKey: { name: "phase", type: "N" }, projection: { type: "INCLUDE", attributes: ["dueAnchor"] } },
+    { name: "byDueAt", partitionKey: { name: "dueShard", type: "S" }, sortKey: { name: "dueAt", type: "N" }, projection: { type: "INCLUDE", attributes: ["cadence"] } },
   ],
 };
 

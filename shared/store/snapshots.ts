@@ -7,9 +7,9 @@
 import { createHash } from "node:crypto";
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailed } from "./client.js";
-import { getBlob, putBlob } from "./blobs.js";
+import { decodeBlob, getBlob, getBlobBytes, putBlob, type StoredBlob } from "./blobs.js";
 import { normalizeRepoUrl } from "../git/url.js";
-import type { DesiredObject, DriftState } from "../model.js";
+import type { DesiredObject, DriftState, FieldChange } from "../model.js";
 import type { SchemaCache } from "../kube/openapi.js";
 import type { SchemaSet } from "../schema/types.js";
 
@@ -44,10 +44,17 @@ export interface RenderFailure {
   line?: number;
 }
 
-/** The per-resource drift of a cluster, keyed by resource key; Synced resources are absent. */
+/**
+ * The per-resource drift of a cluster, keyed by resource key; Synced resources are absent.
+ * `changes`: the field changes of a Modified resource (desired / live values, Secret values as
+ * digests, at most 50). `inventory`: every desired resource of the comparison, Synced ones
+ * included, with its health when its kind has a health check (null otherwise): the cluster
+ * page's resource table. Both are absent in states written before they were recorded.
+ */
 export interface ObservedState {
   revision: string;
-  resources: Record<string, { state: Exclude<DriftState, "Synced">; paths: string[] }>;
+  resources: Record<string, { state: Exclude<DriftState, "Synced">; paths: string[]; changes?: FieldChange[] }>;
+  inventory?: Record<string, { status: string; message?: string } | null>;
 }
 
 function stableJson(v: unknown): string {
@@ -61,15 +68,42 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** Whether two JSON-like values are equal as DynamoDB stores them: key order and `undefined` members ignored. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  const plain = (v: unknown) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
+  return stableJson(plain(a)) === stableJson(plain(b));
+}
+
 /** `desired#<sha256 hex>` of the normalized repo URL, revision, path and options. */
 export function snapshotKey(k: SnapshotKeyInput): string {
   const h = createHash("sha256").update(stableJson({ repo: normalizeRepoUrl(k.repoUrl), rev: k.revision, path: k.path, options: k.options }));
   return `desired#${h.digest("hex")}`;
 }
 
-/** Digest of an observed state (stable over key order), to detect "nothing changed" cheaply. */
+/** Bytes of compressed desired snapshots kept in memory per process (see `SnapshotStore.getDesired`). */
+export const DESIRED_CACHE_BYTES = 16 * 1024 * 1024;
+
+/** Compressed desired snapshots by `<table>|<key>`, least recently used first. */
+const desiredCache = new Map<string, StoredBlob>();
+let desiredCacheBytes = 0;
+
+function rememberDesired(id: string, blob: StoredBlob): void {
+  if (blob.gz.length > DESIRED_CACHE_BYTES / 4) return; // one huge snapshot does not evict everything
+  desiredCache.set(id, blob);
+  desiredCacheBytes += blob.gz.length;
+  for (const [k, b] of desiredCache) {
+    if (desiredCacheBytes <= DESIRED_CACHE_BYTES) break;
+    desiredCache.delete(k);
+    desiredCacheBytes -= b.gz.length;
+  }
+}
+
+/** Digest of an observed state (stable over key order), to detect "nothing changed" cheaply: drift, changed values and health. */
 export function observedDigest(o: ObservedState): string {
-  return createHash("sha256").update(stableJson(o.resources)).digest("hex").slice(0, 32);
+  return createHash("sha256")
+    .update(stableJson(o.inventory ? { resources: o.resources, inventory: o.inventory } : o.resources))
+    .digest("hex")
+    .slice(0, 32);
 }
 
 /**
@@ -133,9 +167,24 @@ export class SnapshotStore implements SchemaCache {
     return undefined;
   }
 
-  /** A desired snapshot by key, or undefined. */
+  /**
+   * A desired snapshot by key, or undefined. Snapshots are immutable (content-addressed), so
+   * the ones this process read are kept in memory, compressed (`DESIRED_CACHE_BYTES`
+   * at most, least recently used dropped first): a warm Lambda reconciling a cluster whose
+   * revision did not change reads nothing from DynamoDB for it. Each call returns a fresh copy.
+   */
   async getDesired(key: string): Promise<DesiredSnapshot | undefined> {
-    return getBlob<DesiredSnapshot>(this.db, this.table, key);
+    const id = `${this.table}|${key}`;
+    let blob = desiredCache.get(id);
+    if (blob) {
+      desiredCache.delete(id); // most recently used last
+      desiredCache.set(id, blob);
+    } else {
+      blob = await getBlobBytes(this.db, this.table, key);
+      if (!blob) return undefined;
+      rememberDesired(id, blob);
+    }
+    return decodeBlob<DesiredSnapshot>(key, blob);
   }
 
   /** The observed drift state of `cluster`, or undefined before its first reconcile. */

@@ -9,12 +9,14 @@
  *    (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries);
  * 3. JSON parse and payload shape (400);
  * 4. `X-GitHub-Delivery` claimed with a conditional write (a replay answers 200, enqueues 0);
- * 5. clusters tracking the pushed repository and branch through the `byRepo` index; one FIFO
- *    message each (202 with the count). If enqueueing fails, the delivery id is released and
- *    500 returned, so GitHub's redelivery is processed.
+ * 5. clusters tracking the pushed repository and branch through the `byRepo` index (keys only,
+ *    one Query per URL form, in parallel, pages of 1,000 names); one FIFO message each, each
+ *    page sent in parallel batches of 10 while the next page is read (202 with the count:
+ *    10,000 clusters are 1,000 SQS requests and 10 index pages). If enqueueing fails, the
+ *    delivery id is released and 500 returned, so GitHub's redelivery is processed.
  */
 import { verify } from "@octokit/webhooks-methods";
-import { z } from "zod";
+import * as z from "zod";
 import type { ClusterStore } from "../store/clusters.js";
 import { normalizeRepoUrl } from "../git/url.js";
 import type { DeliveryStore } from "../store/deliveries.js";
@@ -117,12 +119,20 @@ export async function handleGithubDelivery(req: WebhookRequest, deps: WebhookDep
         // a URL form we cannot normalize; another form of the same repository will match
       }
     }
-    const names = new Set<string>();
-    for (const url of repos.values()) for (const c of await deps.clusters.trackingRepo(url, branch)) names.add(c.name);
+    // each page of tracking clusters is enqueued while the next is read; a cluster has one
+    // repository key, so the URL forms' queries never name one cluster twice
     const enqueuedAt = new Date((deps.now ?? Date.now)()).toISOString();
-    const tasks: ReconcileTask[] = [...names].sort().map((cluster) => ({ cluster, revision: push.after, reason: "push", deliveryId: delivery, enqueuedAt }));
-    const enqueued = await deps.queue.send(tasks);
-    deps.log?.info("push enqueued", { delivery, repository: push.repository.full_name, branch, revision: push.after, clusters: tasks.length });
+    const names = new Set<string>();
+    let enqueued = 0;
+    const enqueue = async (page: string[]) => {
+      const fresh = page.filter((n) => !names.has(n));
+      for (const n of fresh) names.add(n);
+      const tasks: ReconcileTask[] = fresh.map((cluster) => ({ cluster, revision: push.after, reason: "push", deliveryId: delivery, enqueuedAt }));
+      const n = await deps.queue.send(tasks);
+      enqueued += n;
+    };
+    await Promise.all([...repos.values()].map((url) => deps.clusters.forEachTrackingPage(url, branch, enqueue)));
+    deps.log?.info("push enqueued", { delivery, repository: push.repository.full_name, branch, revision: push.after, clusters: names.size });
     return { statusCode: 202, body: { delivery, revision: push.after, branch, enqueued, clusters: [...names].sort() } };
   } catch (err) {
     await deps.deliveries.release(delivery).catch(() => undefined);

@@ -71,3 +71,23 @@ test("due() reads every shard of the byDue index, bounded by the due time", asyn
   const all = await iso.services.clusters.due(Date.now() + 10 * 3600_000);
   assert.equal(all.length, 15);
 });
+
+test("two overlapping ticks enqueue a due cluster once: the first claims the window, the other finds it claimed", async () => {
+  const { tick } = await import("../../shared/schedule/tick.js");
+  await iso.services.clusters.add(spec("burst", 300));
+  const t = Date.now() + 1_000;
+  const deps = { clusters: iso.services.clusters, queue: iso.services.queue!, publishStaleness: () => {} };
+  const [a, b] = await Promise.all([tick(deps, t), tick(deps, t + 1)]);
+  assert.equal([...a.clusters, ...b.clusters].filter((c) => c === "burst").length, 1);
+});
+
+test("a cluster whose reconcile lags is enqueued again when its cadence comes round, not at every tick", async () => {
+  const { tick } = await import("../../shared/schedule/tick.js");
+  const deps = { clusters: iso.services.clusters, queue: iso.services.queue!, publishStaleness: () => {} };
+  const t0 = Date.now() + 10_000;
+  await iso.services.clusters.add(spec("lagging", 300), t0 - 1_000); // registered after the last tick's window (the ticks above ran ahead of the clock)
+  const seen: number[] = [];
+  // no reconcile runs: its status never moves; ticks a minute apart for 11 minutes
+  for (let m = 0; m <= 11; m++) if ((await tick(deps, t0 + m * 60_000)).clusters.includes("lagging")) seen.push(m);
+  assert.deepEqual(seen, [0, 5, 10], "at registration, then once per 5-minute interval");
+});

@@ -2,12 +2,18 @@
  * Creates Converge's tables on DynamoDB Local from the same key schema the CDK construct
  * uses (`shared/store/schema.ts`), so the local tables are the deployed ones.
  */
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, type AttributeDefinition, type KeySchemaElement } from "@aws-sdk/client-dynamodb";
-import { TABLES, type TableSpec } from "../../shared/store/schema.js";
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, type AttributeDefinition, type KeySchemaElement, type Projection } from "@aws-sdk/client-dynamodb";
+import { TABLES, type IndexSpec, type TableSpec } from "../../shared/store/schema.js";
 import type { TableNames } from "../../shared/config.js";
 
 function keySchema(pk: TableSpec["partitionKey"], sk?: TableSpec["sortKey"]): KeySchemaElement[] {
   return [{ AttributeName: pk.name, KeyType: "HASH" }, ...(sk ? [{ AttributeName: sk.name, KeyType: "RANGE" as const }] : [])];
+}
+
+/** The index's projection as CreateTable takes it (default ALL). */
+function projection(i: IndexSpec): Projection {
+  const p = i.projection ?? { type: "ALL" };
+  return p.type === "INCLUDE" ? { ProjectionType: "INCLUDE", NonKeyAttributes: p.attributes } : { ProjectionType: p.type };
 }
 
 /**
@@ -31,9 +37,7 @@ export async function createTables(endpoint: string, names: TableNames): Promise
               BillingMode: "PAY_PER_REQUEST",
               AttributeDefinitions: [...attrs.values()],
               KeySchema: keySchema(spec.partitionKey, spec.sortKey),
-              ...(spec.indexes.length
-                ? { GlobalSecondaryIndexes: spec.indexes.map((i) => ({ IndexName: i.name, KeySchema: keySchema(i.partitionKey, i.sortKey), Projection: { ProjectionType: "ALL" } })) }
-                : {}),
+              ...(spec.indexes.length ? { GlobalSecondaryIndexes: spec.indexes.map((i) => ({ IndexName: i.name, KeySchema: keySchema(i.partitionKey, i.sortKey), Projection: projection(i) })) } : {}),
             }),
           );
         } catch (err) {
