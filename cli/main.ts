@@ -20,6 +20,8 @@ import { registerSyncCommands } from "./sync.js";
 import { installToolLocator } from "./binaries.js";
 import { UsageError } from "./errors.js";
 import { diffLocal, renderLocal, type LocalRenderOptions } from "./local.js";
+import { formatLabels, matchesSelector, parseLabelFlags, parseSelector, SelectorError } from "../shared/cluster/selector.js";
+import { registerUiCommand } from "./ui.js";
 
 export { UsageError };
 
@@ -56,6 +58,14 @@ interface AddOptions {
   include?: string;
   exclude?: string;
   helmValues?: string;
+  label?: string[];
+}
+
+/** The `-l, --selector` filter of `status` and `cluster list`: every cluster when absent. */
+function selectBy(selector: string | undefined): (c: ClusterRecord) => boolean {
+  if (!selector) return () => true;
+  const sel = parseSelector(selector);
+  return (c) => matchesSelector(sel, c.spec.labels);
 }
 
 /** Argo CD's sync option names, as `--sync-option Name=true` takes them, and their field in the cluster spec. */
@@ -141,8 +151,11 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
   const intervalSeconds = durationFlag("--interval", o.interval, MIN_INTERVAL_SECONDS);
   registrationValues(o.values);
   if (o.sync !== "detect" && o.sync !== "apply") throw new UsageError(`--sync must be detect or apply, not "${o.sync}"`);
+  const labels = parseLabelFlags(o.label);
+  if (labels.remove.length) throw new UsageError(`--label ${labels.remove[0]}-: removing a label is for cluster update`);
   return {
     name,
+    ...(Object.keys(labels.set).length ? { labels: labels.set } : {}),
     source: {
       repoUrl: o.repo,
       branch: o.branch,
@@ -257,6 +270,7 @@ export async function main(
     .option("--values <file...>", "Helm value files, relative to the chart folder")
     .option("--release <name>", "Helm release name (default: the last segment of --path)")
     .option("--ignore-differences <file>", "YAML list of ignore rules (Argo CD's ignoreDifferences: group, kind, name, namespace, jsonPointers, jqPathExpressions, managedFieldsManagers)")
+    .option("--label <key=value...>", "labels of the cluster (env=prod region=eu-west-1); converge status -l env=prod selects on them")
     .action(async (name: string, o: AddOptions) => {
       const rec = await svc().clusters.add(specFromOptions(name, o));
       out(
@@ -284,6 +298,7 @@ export async function main(
     .option("--retry-limit <n>", "retries of a failed automated sync")
     .option("--retry-backoff <duration,factor,max>", "wait between retries (e.g. 5s,2,3m)")
     .option("--ignore-differences <file>", "replace the ignore rules with this YAML list")
+    .option("--label <key=value...>", "set labels (env=prod), or remove one with key- (env-); the others stay")
     .action(
       async (
         name: string,
@@ -304,8 +319,10 @@ export async function main(
           retryLimit?: string;
           retryBackoff?: string;
           ignoreDifferences?: string;
+          label?: string[];
         },
       ) => {
+        const labels = o.label === undefined ? undefined : parseLabelFlags(o.label);
         const intervalSeconds = o.interval === undefined ? undefined : durationFlag("--interval", o.interval, MIN_INTERVAL_SECONDS);
         registrationValues(o.values);
         const rec = await svc().clusters.update(name, (spec) => {
@@ -327,6 +344,7 @@ export async function main(
             ...(o.syncOption !== undefined ? { syncOptions: { ...spec.syncOptions, ...syncOptionsFlag(o.syncOption) } } : {}),
             ...(o.retryLimit !== undefined || o.retryBackoff !== undefined ? { retry: retryFlags(o.retryLimit, o.retryBackoff, spec.retry) } : {}),
             ...(o.ignoreDifferences !== undefined ? { ignoreDifferences: readIgnoreRules(o.ignoreDifferences) } : {}),
+            ...(labels ? { labels: Object.fromEntries(Object.entries({ ...spec.labels, ...labels.set }).filter(([k]) => !labels.remove.includes(k))) } : {}),
           };
         });
         out(
@@ -338,14 +356,15 @@ export async function main(
   cluster
     .command("list")
     .description("list registered clusters")
+    .option("-l, --selector <selector>", "only clusters whose labels match (env=prod, env!=dev, env in (prod,staging), !canary; comma = and)")
     .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
-    .action(async (o: { output: string }) => {
-      const all = await svc().clusters.listAll();
+    .action(async (o: { output: string; selector?: string }) => {
+      const all = (await svc().clusters.listAll()).filter(selectBy(o.selector));
       if (o.output === "json") return void out(JSON.stringify(all.map(describe), null, 2));
       out(
         table(
-          ["NAME", "REPO", "BRANCH", "PATH", "INTERVAL", "SYNC POLICY"],
-          all.map((c) => [c.name, c.spec.source.repoUrl, c.spec.source.branch, c.spec.source.path || "/", formatDuration(c.spec.intervalSeconds), syncSummary(c.spec)]),
+          ["NAME", "REPO", "BRANCH", "PATH", "INTERVAL", "SYNC POLICY", "LABELS"],
+          all.map((c) => [c.name, c.spec.source.repoUrl, c.spec.source.branch, c.spec.source.path || "/", formatDuration(c.spec.intervalSeconds), syncSummary(c.spec), formatLabels(c.spec.labels)]),
         ),
       );
     });
@@ -368,13 +387,14 @@ export async function main(
   program
     .command("status")
     .description("every cluster in one table: the central view")
+    .option("-l, --selector <selector>", "only clusters whose labels match (env=prod, env!=dev, env in (prod,staging), !canary; comma = and)")
     .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
-    .action(async (o: { output: string }) => {
-      const all = await svc().clusters.listAll();
+    .action(async (o: { output: string; selector?: string }) => {
+      const all = (await svc().clusters.listAll()).filter(selectBy(o.selector));
       if (o.output === "json")
         return void out(
           JSON.stringify(
-            all.map((c) => ({ name: c.name, ...c.status })),
+            all.map((c) => ({ name: c.name, labels: c.spec.labels, ...c.status })),
             null,
             2,
           ),
@@ -479,6 +499,8 @@ export async function main(
       out(`${r.drift.length} resources: ${n("Synced")} Synced, ${n("Modified")} Modified, ${n("Missing")} Missing, ${n("Extra")} Extra${r.revision ? ` at ${r.revision.slice(0, 12)}` : ""}`);
     });
 
+  registerUiCommand(program, { svc, out, err });
+
   program
     .command("tick")
     .description("enqueue a reconcile for every cluster whose interval elapsed (what the scheduled tick function does); --all enqueues every cluster now")
@@ -495,7 +517,7 @@ export async function main(
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof UsageError || e instanceof ValidationError || e instanceof ClusterExistsError || e instanceof ClusterNotFoundError) {
+    if (e instanceof UsageError || e instanceof ValidationError || e instanceof ClusterExistsError || e instanceof ClusterNotFoundError || e instanceof SelectorError) {
       err(`error: ${e.message}`);
       return 2;
     }

@@ -13,7 +13,7 @@ import { UsageError } from "./errors.js";
 import { durationFlag, table, time } from "./format.js";
 import { planOperation, selected } from "../shared/reconcile/sync-stage.js";
 import { reconcileDeps, type Services } from "../shared/services.js";
-import { ClusterNotFoundError } from "../shared/store/clusters.js";
+import { ClusterNotFoundError, type ClusterRecord } from "../shared/store/clusters.js";
 import type { SyncTask } from "../shared/sync/plan.js";
 
 /** Options of a manual sync, as `converge sync` takes them. */
@@ -60,15 +60,21 @@ function resultCounts(op: Pick<OperationSummary, "counts">): string {
     .join(", ");
 }
 
+/** `user@host`: the caller a manual sync, a rollback or a resume is recorded with. */
+export function localCaller(): string {
+  return `${userInfo().username}@${hostname()}`;
+}
+
 /**
  * A manual sync, run here with the caller's credentials (as `converge diff --cluster` reads):
- * reconciles with trigger `manual` until the operation ends, printing its progress.
+ * reconciles with trigger `manual` until the operation ends, printing its progress. Used by
+ * `converge sync`, `converge rollback` and the sync buttons of `converge ui`.
+ * @param caller who asked (recorded in the operation's trigger); default `user@host`.
  * @returns the operation, or undefined when the cluster is in sync (nothing to do).
  * @throws UsageError when the cluster is unknown or cannot sync (Error, Unknown: the message says why).
  */
-async function syncNow(services: Services, cluster: string, progress: (line: string) => void, manual: ManualSyncOptions = {}): Promise<OperationRecord | undefined> {
+export async function syncNow(services: Services, cluster: string, progress: (line: string) => void, manual: ManualSyncOptions = {}, caller = localCaller()): Promise<OperationRecord | undefined> {
   const deps = reconcileDeps(services);
-  const caller = `${userInfo().username}@${hostname()}`;
   const t0 = new Date(Date.now() - 1000).toISOString();
   for (let round = 0; round < 720; round++) {
     const { revision, ...sync } = manual;
@@ -84,7 +90,7 @@ async function syncNow(services: Services, cluster: string, progress: (line: str
     const id = outcome.status.operation?.id;
     if (!id) {
       // this sync, or one the control plane ran meanwhile (it holds the lease while it syncs)
-      const last = (await deps.operations.history(cluster, { limit: 1 })).operations[0];
+      const last = (await services.operations.history(cluster, { limit: 1 })).operations[0];
       if (last && last.startedAt >= t0 && last.phase !== "Running") return last;
       if (outcome.status.sync === "Synced") return undefined;
       if (!/another sync of this cluster is running/.test(outcome.status.message ?? "")) throw new UsageError(outcome.status.message ?? `${cluster} is ${outcome.status.sync}: cannot sync`);
@@ -101,7 +107,7 @@ async function syncNow(services: Services, cluster: string, progress: (line: str
  * cluster's current one.
  * @throws UsageError when there is no such earlier successful sync.
  */
-async function rollbackTarget(services: Services, cluster: string, to: string | undefined): Promise<string> {
+export async function rollbackTarget(services: Services, cluster: string, to: string | undefined): Promise<string> {
   const rec = await services.clusters.get(cluster);
   if (!rec) throw new UsageError(`no cluster named ${cluster}`);
   if (to && isOperationId(to)) {
@@ -122,6 +128,35 @@ async function rollbackTarget(services: Services, cluster: string, to: string | 
     cursor = h.cursor;
   }
   throw new UsageError(`${cluster} has no earlier revision that synced`);
+}
+
+/**
+ * `converge rollback`: pins the cluster to revision `to` (see `rollbackTarget`), pauses its
+ * automated sync on it, and syncs it now.
+ * @returns the operation (undefined: the cluster already matched `to`).
+ * @throws UsageError as `syncNow`.
+ */
+export async function rollbackCluster(services: Services, cluster: string, to: string, progress: (line: string) => void, caller = localCaller()): Promise<OperationRecord | undefined> {
+  await services.clusters.update(cluster, (spec) => ({
+    ...spec,
+    source: { ...spec.source, ref: to },
+    rollback: { to, previousRef: spec.rollback ? spec.rollback.previousRef : spec.source.ref, at: new Date().toISOString(), caller },
+  }));
+  return syncNow(services, cluster, progress, {}, caller);
+}
+
+/**
+ * `converge sync --resume`: after a rollback, the cluster follows its branch (or its earlier
+ * pin) again. Only the registration changes; the caller syncs.
+ * @returns the updated registration.
+ * @throws UsageError when the cluster is not rolled back.
+ */
+export async function resumeCluster(services: Services, cluster: string): Promise<ClusterRecord> {
+  return services.clusters.update(cluster, (spec) => {
+    if (!spec.rollback) throw new UsageError(`${cluster} is not rolled back: nothing to resume`);
+    const { rollback, ...rest } = spec;
+    return { ...rest, source: { ...spec.source, ref: rollback.previousRef } };
+  });
 }
 
 /** What the sync commands print with and run against; `fail` makes the CLI exit 1 (a sync that did not succeed). */
@@ -157,11 +192,7 @@ export function registerSyncCommands(program: Command, io: CommandIO): void {
       };
       if (o.dryRun) return void io.out((await syncDryRun(io.svc(), o.cluster, manual)).join("\n"));
       if (o.resume) {
-        const rec = await io.svc().clusters.update(o.cluster, (spec) => {
-          if (!spec.rollback) throw new UsageError(`${o.cluster} is not rolled back: nothing to resume`);
-          const { rollback, ...rest } = spec;
-          return { ...rest, source: { ...spec.source, ref: rollback.previousRef } };
-        });
+        const rec = await resumeCluster(io.svc(), o.cluster);
         io.err(`${rec.name} follows ${rec.spec.source.ref ?? `branch ${rec.spec.source.branch}`} again`);
       }
       const op = await syncNow(io.svc(), o.cluster, (line) => io.err(line), manual);
@@ -209,13 +240,7 @@ export function registerSyncCommands(program: Command, io: CommandIO): void {
     .option("--to <operation id | revision>", "the operation or revision to return to (default: the revision synced before the current one)")
     .action(async (o: { cluster: string; to?: string }) => {
       const to = await rollbackTarget(io.svc(), o.cluster, o.to);
-      const caller = `${userInfo().username}@${hostname()}`;
-      await io.svc().clusters.update(o.cluster, (spec) => ({
-        ...spec,
-        source: { ...spec.source, ref: to },
-        rollback: { to, previousRef: spec.rollback ? spec.rollback.previousRef : spec.source.ref, at: new Date().toISOString(), caller },
-      }));
-      const op = await syncNow(io.svc(), o.cluster, (line) => io.err(line));
+      const op = await rollbackCluster(io.svc(), o.cluster, to, (line) => io.err(line));
       if (!op) return void io.out(`${o.cluster} already matches ${to.slice(0, 12)}; automated sync is paused on it (converge sync --cluster ${o.cluster} --resume follows Git again)`);
       io.out(`${op.phase}: rolled back ${o.cluster} to ${to.slice(0, 12)} (${op.id})${op.message ? ` — ${op.message}` : ""}`);
       io.out(`automated sync of ${o.cluster} is paused on that revision; converge sync --cluster ${o.cluster} --resume follows Git again`);

@@ -24,6 +24,7 @@ export class QueryApi extends Construct {
     props.tables.tables.clusters.grantReadData(this.fn);
     props.tables.tables.events.grantReadData(this.fn);
     props.tables.tables.operations.grantReadData(this.fn);
+    props.tables.tables.snapshots.grantReadData(this.fn);
     this.api = new HttpApi(this, "HttpApi", { description: "Converge query API (IAM auth)", defaultAuthorizer: new HttpIamAuthorizer() });
     this.api.addRoutes({ path: "/{proxy+}", methods: [HttpMethod.GET], integration: new HttpLambdaIntegration("Query", this.fn) });
     // access logs: who queried what (cdk-nag AwsSolutions-APIG1)
