@@ -7,6 +7,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
+import { createHash } from "node:crypto";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { ClusterAccess } from "../cluster/spec.js";
 
@@ -59,6 +60,36 @@ export function kubeConfigFor(access: Exclude<ClusterAccess, { type: "eks" }>, e
   return kc;
 }
 
+/** Keep-alive agents by API server and TLS material, shared by every client of this process (see `pooledAgent`). */
+const agents = new Map<string, http.Agent>();
+/** Agents kept at most; the least recently used one is closed past it. */
+const MAX_AGENTS = 64;
+
+/**
+ * The keep-alive agent for `origin` with this TLS material, created once per process: the
+ * reconciles of a warm Lambda reuse its connections instead of a TLS handshake each (the
+ * credentials travel per request, in headers or the client certificate that is part of the
+ * key). Idle sockets are closed after 30 s and do not keep the process alive (Node unrefs free
+ * keep-alive sockets).
+ */
+function pooledAgent(origin: string, tls: Pick<https.RequestOptions, "ca" | "cert" | "key" | "rejectUnauthorized">, secure: boolean): http.Agent {
+  const key = createHash("sha256")
+    .update(JSON.stringify([origin, String(tls.ca ?? ""), String(tls.cert ?? ""), String(tls.key ?? ""), tls.rejectUnauthorized !== false]))
+    .digest("hex");
+  let agent = agents.get(key);
+  if (agent) agents.delete(key); // re-inserted below: the map's order is the recency
+  agent ??= secure
+    ? new https.Agent({ keepAlive: true, maxSockets: 16, timeout: 30_000, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.rejectUnauthorized })
+    : new http.Agent({ keepAlive: true, maxSockets: 16, timeout: 30_000 });
+  agents.set(key, agent);
+  for (const [old, a] of agents) {
+    if (agents.size <= MAX_AGENTS) break;
+    a.destroy();
+    agents.delete(old);
+  }
+  return agent;
+}
+
 /** Minimal REST client over one cluster: GET / PATCH / DELETE of JSON, counting requests. */
 export class KubeClient {
   /** Requests sent so far (discovery, lists, applies), for metrics, tests and benchmarks. */
@@ -90,9 +121,7 @@ export class KubeClient {
     const reqOpts: https.RequestOptions = { method, headers: { Accept: "application/json" } };
     await this.kc.applyToHTTPSOptions(reqOpts);
     const isHttps = url.protocol === "https:";
-    this.agent ??= isHttps
-      ? new https.Agent({ keepAlive: true, maxSockets: 16, ca: reqOpts.ca, cert: reqOpts.cert, key: reqOpts.key, rejectUnauthorized: reqOpts.rejectUnauthorized })
-      : new http.Agent({ keepAlive: true, maxSockets: 16 });
+    this.agent ??= pooledAgent(this.server.origin, reqOpts, isHttps);
     const payload = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
     const headers: Record<string, string> = { ...(reqOpts.headers as Record<string, string>) };
     if (payload !== undefined) {
@@ -101,37 +130,43 @@ export class KubeClient {
     }
     this.requests++;
     const transport = isHttps ? https : http;
-    return new Promise<T>((resolve, reject) => {
-      const req = transport.request(
-        url,
-        { method, headers, agent: this.agent, ca: reqOpts.ca, cert: reqOpts.cert, key: reqOpts.key, rejectUnauthorized: reqOpts.rejectUnauthorized, timeout: this.timeoutMs },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", (e) => reject(new ClusterUnreachableError(`${method} ${url.pathname}: ${e.message}`)));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let json: unknown;
-            try {
-              json = text ? JSON.parse(text) : undefined;
-            } catch {
-              json = undefined;
-            }
-            const code = res.statusCode ?? 0;
-            if (code >= 200 && code < 300) resolve(json as T);
-            else reject(new KubeApiError(code, method, url.pathname, json as { message?: string }));
-          });
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error(`timed out after ${this.timeoutMs} ms`)));
-      req.on("error", (e) => reject(new ClusterUnreachableError(`cannot reach ${this.server.origin}: ${e.message}`)));
-      if (payload !== undefined) req.write(payload);
-      req.end();
-    });
+    const send = (retry: boolean) =>
+      new Promise<T>((resolve, reject) => {
+        const req = transport.request(
+          url,
+          { method, headers, agent: this.agent, ca: reqOpts.ca, cert: reqOpts.cert, key: reqOpts.key, rejectUnauthorized: reqOpts.rejectUnauthorized, timeout: this.timeoutMs },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("error", (e) => reject(new ClusterUnreachableError(`${method} ${url.pathname}: ${e.message}`)));
+            res.on("end", () => {
+              const text = Buffer.concat(chunks).toString("utf8");
+              let json: unknown;
+              try {
+                json = text ? JSON.parse(text) : undefined;
+              } catch {
+                json = undefined;
+              }
+              const code = res.statusCode ?? 0;
+              if (code >= 200 && code < 300) resolve(json as T);
+              else reject(new KubeApiError(code, method, url.pathname, json as { message?: string }));
+            });
+          },
+        );
+        req.on("timeout", () => req.destroy(new Error(`timed out after ${this.timeoutMs} ms`)));
+        req.on("error", (e: NodeJS.ErrnoException) => {
+          // a pooled connection the server closed while idle: sent again once on a new one (Node's http docs, `request.reusedSocket`)
+          if (retry && req.reusedSocket && (e.code === "ECONNRESET" || e.code === "EPIPE")) resolve(send(false));
+          else reject(new ClusterUnreachableError(`cannot reach ${this.server.origin}: ${e.message}`));
+        });
+        if (payload !== undefined) req.write(payload);
+        req.end();
+      });
+    return send(true);
   }
 
-  /** Releases the keep-alive sockets. */
+  /** Ends this client's use of the pooled connections (kept for the next client of the same API server; see `pooledAgent`). */
   close(): void {
-    this.agent?.destroy();
+    this.agent = undefined;
   }
 }
