@@ -41,6 +41,7 @@ import { startTestbed } from "../tools/testbed/index.js";
 import { createTables } from "../tools/testbed/tables.js";
 import { createQueue } from "../tools/testbed/elasticmq.js";
 import { ALARM_COST, alarmMonthlyCost } from "../shared/metrics/cost.js";
+import { RECONCILE_MEMORY_MB } from "../infra/constructs/reconcile.js";
 
 const root = join(fileURLToPath(import.meta.url), "..", "..");
 const arg = (name: string, dflt: number) => {
@@ -548,14 +549,15 @@ try {
   const batchSeconds = (mb: number) => (unchanged.batchMs - unchanged.batchCpuMs + unchanged.batchCpuMs * Math.max(1, 1769 / mb)) / 1000;
   const batchesPerMonth = (clusters: number) => (clusters * ASSUMPTIONS.hoursPerMonth * 60) / (INTERVAL_SECONDS / 60) / unchanged.perBatch;
   const lambdaCost = (mb: number, clusters: number) => batchesPerMonth(clusters) * (batchSeconds(mb) * (mb / 1024) * PRICES.lambdaGbSecond + PRICES.lambdaRequestsPerMillion / 1e6);
-  const memoryMb = candidates.reduce((best, m) => (lambdaCost(m, 1000) < lambdaCost(best, 1000) ? m : best), candidates[0] ?? 1769);
+  const memoryMb = RECONCILE_MEMORY_MB; // what infra/ deploys: the cost below is priced at it
+  if (memoryMb < floorMb) out(`  warning: the deployed ${memoryMb} MB is under the ${floorMb} MB this run measured as needed`);
   out(
     `  render batch: ${render.reduce((a, r) => a + r.records, 0)} Helm reconciles, up to ${Math.max(0, ...render.map((r) => r.children))} child processes at once, process tree peak ${fmt(renderTree / 2 ** 20)} MB, ${fmt(mean(render.map((r) => r.ms)))} ms, CPU ${fmt(mean(render.map((r) => r.cpuMs)))} ms (Node's share)`,
   );
   out(
     `  reconcile memory: at least ${floorMb} MB (max of 1.5 x ${fmt(peak / 2 ** 20)} MB Node peak, 1.2 x ${fmt(renderTree / 2 ** 20)} MB render-batch tree); estimated unchanged batch and Lambda cost at 1,000 clusters by size:`,
   );
-  out(`    ${candidates.map((m) => `${m} MB: ${fmt(batchSeconds(m) * 1000)} ms, $${fmt(lambdaCost(m, 1000), 2)}${m === memoryMb ? " (chosen)" : ""}`).join("; ")}`);
+  out(`    ${candidates.map((m) => `${m} MB: ${fmt(batchSeconds(m) * 1000)} ms, $${fmt(lambdaCost(m, 1000), 2)}${m === memoryMb ? " (deployed)" : ""}`).join("; ")}`);
 
   // ---------------------------------------------------------------------------------------------
   // (c) the monthly cost of a fleet with nothing changing, every 5 minutes

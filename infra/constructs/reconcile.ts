@@ -17,6 +17,13 @@ import type { ReconcileQueue } from "./queue.js";
 /** Name prefix of the Secrets Manager secrets holding Git tokens that the reconcile may read. */
 export const GIT_SECRET_PREFIX = "converge/";
 
+/**
+ * Memory of the reconcile function, MB: chosen from `npm run bench:fleet`, which measures the
+ * smallest size holding 1.5 x a worker's peak and 1.2 x a batch of 10 Helm renders (338–444 MB
+ * measured) and prices each size; 512 MB leaves room for the render batch.
+ */
+export const RECONCILE_MEMORY_MB = 512;
+
 /** Timeout of one reconcile invocation (a batch of up to 10 clusters). */
 export const RECONCILE_TIMEOUT = Duration.minutes(5);
 
@@ -39,7 +46,7 @@ export class Reconcile extends Construct {
     super(scope, id);
     this.fn = convergeFunction(this, "Function", "reconcile", {
       timeout: RECONCILE_TIMEOUT,
-      memorySize: 512,
+      memorySize: RECONCILE_MEMORY_MB,
       ephemeralStorageSize: Size.gibibytes(2),
       architecture: Architecture.X86_64,
       layers: [new KubectlV34Layer(this, "KubectlLayer")],

@@ -151,8 +151,8 @@ test("cluster add, cluster list, status, diff --cluster and --help print only th
       .split("\n")
       .map((l) => l.split(/\s+/)),
     [
-      ["NAME", "REPO", "BRANCH", "PATH", "INTERVAL", "SYNC", "POLICY"],
-      ["nosetup-dev", repo.url, "master", "overlays/dev", "5m", "detect"],
+      ["NAME", "REPO", "BRANCH", "PATH", "INTERVAL", "SYNC", "POLICY", "LABELS"],
+      ["nosetup-dev", repo.url, "master", "overlays/dev", "5m", "detect", "-"],
     ],
   );
   const status = converge(repo.work, "status");
