@@ -19,7 +19,6 @@ import type { Page } from "playwright-core";
 import { exampleRepo, isolated, kubectl, stackEnv, type Isolated } from "../support/stack.js";
 import { ensureChromium, launchChromium } from "./chromium.js";
 import { startUi, type UiServer } from "../../cli/ui.js";
-import { main } from "../../cli/main.js";
 import { handleQuery } from "../../shared/api/query.js";
 import { reconcileDeps } from "../../shared/services.js";
 import { reconcileCluster } from "../../shared/reconcile/reconcile.js";
@@ -29,6 +28,7 @@ import { parseClusterSpec } from "../../shared/cluster/spec.js";
 import { dueShardOf } from "../../shared/store/clusters.js";
 import { repoKey } from "../../shared/git/url.js";
 import type { SyncChange } from "../../shared/store/events.js";
+import { runCli as cli } from "../support/cli.js";
 
 const root = join(fileURLToPath(import.meta.url), "..", "..", "..");
 const shots = join(root, "docs", "screenshots");
@@ -42,17 +42,6 @@ let page: Page;
 let first: string;
 
 const log = (line: string) => console.error(`[ui-test] ${line}`);
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(
-    ["node", "converge", ...args],
-    (s) => (out += `${s}\n`),
-    (s) => (err += `${s}\n`),
-  );
-  return { code, out, err };
-}
 
 /** Reconciles `cluster` as the tick would, until no sync operation is running. */
 async function settle(cluster: string) {

@@ -19,7 +19,6 @@ import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { captureStdout, exampleRepo, isolated, kubectl, stackEnv, type Isolated } from "../support/stack.js";
 import { localContext } from "../../tools/local/lambda.js";
-import { main } from "../../cli/main.js";
 import { ConvergeStack } from "../../infra/converge-stack.js";
 import { contributors, type InsightRuleBody, jsonEvents, passes, type RuleFilter } from "../../shared/metrics/insight-rule.js";
 import { ALARM_COST } from "../../shared/metrics/cost.js";
@@ -29,6 +28,7 @@ import { documentClient } from "../../shared/store/client.js";
 import { alarmMessage, parseAlarmNotification } from "../../shared/notify/message.js";
 import { notificationFor, notifySettings } from "../../shared/notify/notify.js";
 import { AlarmStateReader, SHORTEST_INTERVAL_SECONDS } from "../../shared/notify/read.js";
+import { runCli as cli } from "../support/cli.js";
 
 const stack = stackEnv();
 const [k1] = stack.clusters;
@@ -72,17 +72,6 @@ function synthesizedRules(props: Record<string, unknown>): Rules {
     out[kind] = { body, logGroup: groups[body.LogGroupNames[0]!]! };
   }
   return out;
-}
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(
-    ["node", "converge", ...args],
-    (s) => (out += `${s}\n`),
-    (s) => (err += `${s}\n`),
-  );
-  return { code, out, err };
 }
 
 /** One reconcile of `cluster` by the real reconcile handler (an SQS event as Lambda delivers it); its stdout lines. */

@@ -14,7 +14,7 @@ import { deliver, pushPayload } from "../support/github.js";
 import { drain, serveFunctionUrl } from "../../tools/local/lambda.js";
 import { sqsClient } from "../../shared/queue/tasks.js";
 import { tick } from "../../shared/schedule/tick.js";
-import { main } from "../../cli/main.js";
+import { runCli as cli } from "../support/cli.js";
 
 const SECRET = "loop-test-secret";
 const REAL_COMMIT = "0d521c6e049889134f3122eb32d7ed342f43ca0d"; // "chore: modernize ingress annotations and nodeSelector label (#402)"
@@ -26,17 +26,6 @@ let reconcileHandler: Parameters<typeof drain>[2];
 let parent: string;
 const stack = stackEnv();
 const [k1, k2] = stack.clusters;
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(
-    ["node", "converge", ...args],
-    (s) => (out += `${s}\n`),
-    (s) => (err += `${s}\n`),
-  );
-  return { code, out, err };
-}
 
 async function runQueue() {
   return captureStdout(() => drain(sqsClient(iso.services.config), iso.queueUrl, reconcileHandler));

@@ -22,23 +22,12 @@ import {
   type ResourceResult,
 } from "../../shared/store/operations.js";
 import { localContext } from "../../tools/local/lambda.js";
-import { main } from "../../cli/main.js";
+import { runCli as cli } from "../support/cli.js";
 
 let iso: Isolated;
 let ops: OperationStore;
 const T0 = Date.parse("2026-03-01T00:00:00.000Z");
 const sha = (n: number) => n.toString(16).padStart(40, "0");
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(
-    ["node", "converge", ...args],
-    (s) => (out += `${s}\n`),
-    (s) => (err += `${s}\n`),
-  );
-  return { code, out, err };
-}
 
 const result = (i: number, status: ResourceResult["status"] = "Synced", message?: string): ResourceResult => ({
   key: `apps/Deployment/ns-${i % 7}/web-${i}`,

@@ -27,7 +27,7 @@ import { exampleRepo, isolated, kubectl, stackEnv, type Isolated } from "../supp
 import { reconcileDeps } from "../../shared/services.js";
 import { reconcileCluster } from "../../shared/reconcile/reconcile.js";
 import type { Operation } from "../../shared/store/operations.js";
-import { main } from "../../cli/main.js";
+import { runCliMerged as cli } from "../support/cli.js";
 
 const fixtures = join(fileURLToPath(import.meta.url), "..", "..", "fixtures", "sync-options");
 const [k1] = stackEnv().clusters;
@@ -81,16 +81,6 @@ async function stable(cluster: string, what: string): Promise<string> {
     await sleep(1500);
   }
   throw new Error(`${what} keeps changing`);
-}
-
-async function cli(...args: string[]): Promise<{ code: number; out: string }> {
-  let out = "";
-  const code = await main(
-    ["node", "converge", ...args],
-    (s) => (out += `${s}\n`),
-    (s) => (out += `${s}\n`),
-  );
-  return { code, out };
 }
 
 function commit(message: string, change: () => void): string {

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { exampleRepo, isolated, kubectl, stackEnv, type Isolated } from "../support/stack.js";
 import { reconcileDeps } from "../../shared/services.js";
 import { reconcileCluster } from "../../shared/reconcile/reconcile.js";
-import { main } from "../../cli/main.js";
+import { runCliMerged as cli } from "../support/cli.js";
 
 const fixtures = join(fileURLToPath(import.meta.url), "..", "..", "fixtures", "sync-app");
 const [k1] = stackEnv().clusters;
@@ -40,16 +40,6 @@ async function settle(cluster: string) {
 
 const exists = (ns: string, what: string) => kubectl(k1!, "-n", ns, "get", what, "--ignore-not-found", "-o", "name").trim() !== "";
 const history = async (cluster: string) => (await iso.services.operations.history(cluster, { limit: 100 })).operations;
-
-async function cli(...args: string[]): Promise<{ code: number; out: string }> {
-  let out = "";
-  const code = await main(
-    ["node", "converge", ...args],
-    (s) => (out += `${s}\n`),
-    (s) => (out += `${s}\n`),
-  );
-  return { code, out };
-}
 
 function commit(message: string, change: () => void): string {
   change();
