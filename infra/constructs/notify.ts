@@ -1,16 +1,23 @@
 /**
  * The notify function: subscribed to the topic every alarm notifies; for each state change it
  * publishes to the topic people subscribe to a message naming the clusters in the alarm's state
- * (`shared/notify/`). It reads the clusters table (a filtered Scan, only when a per-cluster
- * alarm enters ALARM; its cost is stated in shared/notify/read.ts) and publishes to one topic;
- * nothing else. If it fails, the `NotifyFailures` alarm tells the subscribers directly.
+ * (`shared/notify/`). Every `DIGEST_MINUTES` a schedule runs its digest: the clusters that
+ * entered the state of an alarm already in ALARM (DescribeAlarms on the three per-cluster
+ * alarms). It reads the clusters table (a filtered Scan, only for a per-cluster alarm in ALARM;
+ * its cost is stated in shared/notify/read.ts) and the named clusters' drift states from the
+ * snapshots table, and publishes to one topic; nothing else. If it fails, the `NotifyFailures`
+ * alarm tells the subscribers directly.
  */
 import { Duration } from "aws-cdk-lib";
+import { Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Construct } from "constructs";
+import { DIGEST_MINUTES } from "../../shared/notify/digest.js";
 import { ALARM_NAME_ENV } from "../../shared/notify/notify.js";
 import type { ConvergeAlarms } from "./alarms.js";
 import { convergeFunction } from "./function-defaults.js";
@@ -21,6 +28,8 @@ export interface NotifyProps {
   alarms: ConvergeAlarms;
   /** Clusters named per message (default 20; the rest are counted: "and N more"). */
   cap?: number;
+  /** Address of the web view: each cluster named links to its page (default: the message says `converge ui`). */
+  uiUrl?: string;
 }
 
 /** Notify function, its subscription and the alarm on its failures. */
@@ -44,9 +53,18 @@ export class Notify extends Construct {
         CONVERGE_FAILING_MINUTES: String(t.failingMinutes),
         CONVERGE_STALE_INTERVALS: String(t.staleIntervals),
         CONVERGE_NOTIFY_CAP: String(props.cap ?? 20),
+        ...(props.uiUrl ? { CONVERGE_UI_URL: props.uiUrl } : {}),
       },
     });
     props.tables.tables.clusters.grantReadData(this.fn);
+    props.tables.tables.snapshots.grantReadData(this.fn);
+    const perCluster = [alarms.alarms.diverged, alarms.alarms.failing, alarms.alarms.stale];
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ["cloudwatch:DescribeAlarms"], resources: perCluster.map((a) => a.alarmArn) }));
+    new Rule(this, "Digest", {
+      description: "The notify function's digest: clusters that entered the state of an alarm already in ALARM",
+      schedule: Schedule.rate(Duration.minutes(DIGEST_MINUTES)),
+      targets: [new LambdaFunction(this.fn, { retryAttempts: 2 })],
+    });
     alarms.topic.grantPublish(this.fn);
     alarms.actionTopic.addSubscription(new LambdaSubscription(this.fn));
     // the notify function is the path of every other alarm: its own failures go to the subscribers directly

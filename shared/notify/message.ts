@@ -90,8 +90,35 @@ export function duration(minutes: number): string {
   return `${Math.floor(minutes / 1440)} d${Math.floor((minutes % 1440) / 60) ? ` ${Math.floor((minutes % 1440) / 60)} h` : ""}`;
 }
 
-/** One line about a cluster: name, status, revision, since when, message. */
-export function clusterLine(c: ClusterView, since: string, now: number): string {
+/** A drifted resource of a cluster as a message lists it (from the cluster's observed drift state). */
+export interface DriftedResource {
+  /** Resource key, `group/Kind/namespace/name` (shared/model.ts `resourceKey`). */
+  key: string;
+  state: "Modified" | "Missing" | "Extra";
+  /** JSON paths of a Modified resource's changed fields. */
+  paths: string[];
+}
+
+/** Drifted resources listed per cluster at most; the rest are counted. */
+export const RESOURCES_SHOWN = 5;
+
+/** Where to look at a cluster: the CLI commands, and its page when the web view's address is known. */
+export function lookHint(name: string, uiUrl?: string): string {
+  const page = uiUrl ? ` · ${uiUrl.replace(/\/+$/, "")}/#/clusters/${encodeURIComponent(name)}` : " · converge ui";
+  return `look: converge diff --cluster ${name} · converge drift history --cluster ${name}${page}`;
+}
+
+function resourcesLine(resources: DriftedResource[]): string {
+  const shown = resources.slice(0, RESOURCES_SHOWN).map((r) => `${r.state} ${r.key}${r.paths.length ? ` (${r.paths.slice(0, 3).join(", ")}${r.paths.length > 3 ? ", …" : ""})` : ""}`);
+  const more = resources.length - shown.length;
+  return `drifted: ${shown.join("; ")}${more > 0 ? `; and ${more} more` : ""}`;
+}
+
+/**
+ * The lines about a cluster: name, status, revision, since when; then its message, its drifted
+ * resources (at most `RESOURCES_SHOWN`) and where to look.
+ */
+export function clusterLine(c: ClusterView, since: string, now: number, extra: { resources?: DriftedResource[]; uiUrl?: string } = {}): string {
   const s = c.status;
   const parts = [`${c.name}: ${s.sync}`];
   if (s.sync === "OutOfSync" || s.sync === "Synced") parts.push(`${s.counts.modified} modified, ${s.counts.missing} missing, ${s.counts.extra} extra of ${s.counts.resources}`);
@@ -99,9 +126,13 @@ export function clusterLine(c: ClusterView, since: string, now: number): string 
   parts.push(`revision ${s.revision ? s.revision.slice(0, 12) : "none yet"}`);
   parts.push(`since ${since} (${duration(minutesSince(since, now))})`);
   if (s.lastReconcileAt) parts.push(`last reconcile ${s.lastReconcileAt}`);
-  const line = `- ${parts.join(", ")}`;
   const message = s.message?.replace(/\s+/g, " ").trim();
-  return message ? `${line}\n  ${message.length > 300 ? `${message.slice(0, 299)}…` : message}` : line;
+  const details = [
+    ...(message ? [message.length > 300 ? `${message.slice(0, 299)}…` : message] : []),
+    ...(extra.resources?.length ? [resourcesLine(extra.resources)] : []),
+    lookHint(c.name, extra.uiUrl),
+  ];
+  return [`- ${parts.join(", ")}`, ...details.map((d) => `  ${d}`)].join("\n");
 }
 
 /** SNS subjects are ASCII, no line breaks, under 100 characters. */
@@ -123,8 +154,10 @@ export interface Notification {
 /**
  * The notification of `alarm`. For a per-cluster alarm (`kind`) entering ALARM, `clusters` are
  * the clusters in that state (see `inAlarm`): the first `cap` are named with their status,
- * revision, since when and message, then "and N more". Any other state change (OK, a global
- * alarm) is reported as CloudWatch gave it.
+ * revision, since when, message, drifted resources (`resources`, by cluster name) and where to
+ * look, then "and N more". With `digest`, the alarm was already in ALARM and `clusters` are the
+ * ones that entered its state since `digest.from` (epoch ms; `./digest.ts`). Any other state
+ * change (OK, a global alarm) is reported as CloudWatch gave it.
  */
 export function alarmMessage(input: {
   alarm: AlarmNotification;
@@ -133,6 +166,9 @@ export function alarmMessage(input: {
   now: number;
   thresholds: AlarmThresholds;
   cap?: number;
+  resources?: Map<string, DriftedResource[]>;
+  uiUrl?: string;
+  digest?: { from: number };
 }): Notification {
   const { alarm, kind, clusters, now, thresholds } = input;
   const cap = Math.max(1, input.cap ?? DEFAULT_CAP);
@@ -154,13 +190,19 @@ export function alarmMessage(input: {
   const lines =
     clusters.length === 0
       ? ["No cluster is in this state any more (they recovered before this notification was built); `converge status` shows every cluster."]
-      : [...shown.map((c) => clusterLine(c.cluster, c.since, now)), ...(more > 0 ? [`and ${more} more (\`converge status\` lists every cluster).`] : [])];
+      : [
+          ...shown.map((c) => clusterLine(c.cluster, c.since, now, { resources: input.resources?.get(c.cluster.name), uiUrl: input.uiUrl })),
+          ...(more > 0 ? [`and ${more} more (\`converge status\` lists every cluster).`] : []),
+        ];
   const names = shown.map((c) => c.cluster.name);
   const inSubject = names.slice(0, 3);
   const subjectNames = inSubject.length > 0 ? `: ${inSubject.join(", ")}${clusters.length > inSubject.length ? ` and ${clusters.length - inSubject.length} more` : ""}` : "";
+  const lead = input.digest
+    ? `${alarm.AlarmName} is still in ALARM (since ${alarm.StateChangeTime ?? "earlier"}); ${count} entered its state between ${new Date(input.digest.from).toISOString()} and ${at}: ${what}.`
+    : `${alarm.AlarmName}: ${count} ${what}, as of ${at}.`;
   return {
-    subject: subjectOf(`Converge ALARM: ${count} ${kind}${subjectNames}`),
-    message: `${alarm.AlarmName}: ${count} ${what}, as of ${at}.\n\n${lines.join("\n")}${reason}`,
+    subject: subjectOf(`Converge ALARM${input.digest ? " (ongoing)" : ""}: ${count} ${input.digest ? "newly " : ""}${kind}${subjectNames}`),
+    message: `${lead}\n\n${lines.join("\n")}${reason}`,
     named: names,
     total: clusters.length,
   };

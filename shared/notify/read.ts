@@ -19,7 +19,8 @@
  */
 import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { AlarmThresholds } from "../metrics/signals.js";
-import { type ClusterAlarmKind, type ClusterView, inAlarm } from "./message.js";
+import { SnapshotStore } from "../store/snapshots.js";
+import { type ClusterAlarmKind, type ClusterView, type DriftedResource, inAlarm } from "./message.js";
 
 /**
  * The shortest reconcile interval, seconds: `MIN_INTERVAL_SECONDS` of shared/cluster/spec.ts,
@@ -30,12 +31,36 @@ export const SHORTEST_INTERVAL_SECONDS = 30;
 /** Parallel Scan segments (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Scan.html#Scan.ParallelScan). */
 export const SEGMENTS = 4;
 
-/** Reads the clusters of one table that are in an alarm's state. */
+/** Reads the clusters of one table that are in an alarm's state, and their drifted resources from the snapshots table. */
 export class AlarmStateReader {
+  private readonly snapshots?: SnapshotStore;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
-  ) {}
+    snapshotsTable?: string,
+  ) {
+    if (snapshotsTable) this.snapshots = new SnapshotStore(db, snapshotsTable);
+  }
+
+  /**
+   * The drifted resources of each of `names` (one observed-state read each, in parallel: a
+   * message names at most its cap of clusters), most changed first; a cluster without an observed
+   * state, or a reader built without the snapshots table, has none.
+   */
+  async drifted(names: string[]): Promise<Map<string, DriftedResource[]>> {
+    const store = this.snapshots;
+    if (!store) return new Map();
+    const states = await Promise.all(names.map(async (n) => [n, await store.getObserved(n)] as const));
+    return new Map(
+      states.map(([n, o]) => [
+        n,
+        Object.entries(o?.resources ?? {})
+          .map(([key, r]) => ({ key, state: r.state, paths: r.paths }))
+          .sort((a, b) => b.paths.length - a.paths.length || a.key.localeCompare(b.key)),
+      ]),
+    );
+  }
 
   /**
    * The clusters that may be in the state of `kind` at `now`: every cluster the filter lets

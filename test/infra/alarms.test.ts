@@ -200,9 +200,19 @@ test("the notify function: subscribed to the alarms' topic, reads the clusters t
     "writes nothing",
   );
   const [clustersId] = ofType("AWS::DynamoDB::Table").find(([, t]) => JSON.stringify(t.Properties.KeySchema) === JSON.stringify([{ AttributeName: "name", KeyType: "HASH" }]))!;
+  const [snapshotsId] = ofType("AWS::DynamoDB::Table").find(([id]) => id.includes("Snapshots"))!;
   for (const s of statements.filter((s) => ([] as string[]).concat(s.Action).some((a) => a.startsWith("dynamodb:")))) {
-    assert.match(JSON.stringify(s.Resource), new RegExp(clustersId), "only the clusters table");
+    assert.match(JSON.stringify(s.Resource), new RegExp(`${clustersId}|${snapshotsId}`), "only the clusters table, and the snapshots table for the drifted resources");
   }
+  // the digest: DescribeAlarms on the three per-cluster alarms only, on a 5-minute schedule
+  const describe = statements.filter((s) => ([] as string[]).concat(s.Action).includes("cloudwatch:DescribeAlarms"));
+  assert.deepEqual(
+    describe.flatMap((s) => s.Resource as { "Fn::GetAtt": string[] }[]).map((r) => r["Fn::GetAtt"][0]),
+    alarmIds,
+  );
+  const schedules = ofType("AWS::Events::Rule").filter(([, r]) => JSON.stringify(r.Properties.Targets).includes(notifyId));
+  assert.equal(schedules.length, 1);
+  assert.equal(schedules[0]![1].Properties.ScheduleExpression, "rate(5 minutes)");
   const publish = statements.filter((s) => ([] as string[]).concat(s.Action).includes("sns:Publish"));
   assert.deepEqual(
     publish.map((s) => s.Resource),

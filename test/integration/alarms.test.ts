@@ -263,6 +263,9 @@ test("the notification of ClusterDiverged, built from the clusters table, names 
     inAlarm: () => {
       throw new Error("no read on OK");
     },
+    drifted: () => {
+      throw new Error("no read on OK");
+    },
   });
   assert.match(ok.subject, /^Converge OK: Converge-ClusterDiverged$/);
   assert.match(ok.message, /is resolved/);
