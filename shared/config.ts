@@ -14,7 +14,8 @@
  * | `CONVERGE_QUEUE_URL` | URL of the reconcile FIFO queue | required to enqueue |
  * | `CONVERGE_RESUME_QUEUE_URL` | URL of the standard queue that brings a waiting reconcile back after a delay | unset: the tick brings it back |
  * | `CONVERGE_WEBHOOK_SECRET` | GitHub webhook secret (local mode) | — |
- * | `CONVERGE_WEBHOOK_SECRET_ARN` | Secrets Manager secret holding it (AWS) | — |
+ * | `CONVERGE_WEBHOOK_SECRETS` | webhook secrets per Git host as JSON, `{"gitlab": ["token"], ...}` (local mode; shared/webhook/secrets.ts) | — |
+ * | `CONVERGE_WEBHOOK_SECRET_ARN` | Secrets Manager secret holding the webhook secrets, in the same JSON or as the GitHub secret alone (AWS) | — |
  * | `CONVERGE_WORK_DIR` | scratch space for Git fetches | `$TMPDIR/converge` |
  * | `CONVERGE_EVENT_TTL_DAYS` | days drift events are kept (DynamoDB TTL) | 90 |
  * | `CONVERGE_OPERATIONS_TTL_DAYS` | days sync operations are kept (DynamoDB TTL); unset, empty, `0` or not a positive number: forever | forever |
@@ -41,6 +42,8 @@ export interface ConvergeConfig {
   /** Standard queue of delayed resumptions (shared/queue/resume.ts). */
   resumeQueueUrl?: string;
   webhookSecret?: string;
+  /** `CONVERGE_WEBHOOK_SECRETS`: per-host webhook secrets as JSON text. */
+  webhookSecrets?: string;
   webhookSecretArn?: string;
   workDir: string;
   eventTtlDays: number;
@@ -68,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConvergeConfig
     queueUrl: env.CONVERGE_QUEUE_URL || undefined,
     resumeQueueUrl: env.CONVERGE_RESUME_QUEUE_URL || undefined,
     webhookSecret: env.CONVERGE_WEBHOOK_SECRET || undefined,
+    webhookSecrets: env.CONVERGE_WEBHOOK_SECRETS || undefined,
     webhookSecretArn: env.CONVERGE_WEBHOOK_SECRET_ARN || undefined,
     workDir: env.CONVERGE_WORK_DIR || join(tmpdir(), "converge"),
     eventTtlDays: Number(env.CONVERGE_EVENT_TTL_DAYS ?? 90),

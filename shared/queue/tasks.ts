@@ -23,7 +23,7 @@ export const ReconcileTaskSchema = z.object({
     .regex(/^[0-9a-f]{40}$/)
     .optional(),
   reason: ReconcileReason,
-  /** X-GitHub-Delivery of the push that caused it. */
+  /** Delivery id of the push that caused it, as its Git host sent it (shared/webhook/hosts). */
   deliveryId: z.string().optional(),
   /** Who asked for a manual sync (`converge sync`): an IAM ARN or `user@host`. */
   caller: z.string().optional(),

@@ -1,12 +1,13 @@
 /**
- * Webhook delivery deduplication: a conditional write of the `X-GitHub-Delivery` id with a
- * TTL. GitHub redelivers with the same id (manual "Redeliver" or retries), so a seen id is
+ * Webhook delivery deduplication: a conditional write of the Git host's delivery id
+ * (`X-GitHub-Delivery`, `X-Gitea-Delivery`, GitLab's `Idempotency-Key`, ...: shared/webhook/hosts) with a
+ * TTL. A host redelivers with the same id (manual "Redeliver" or retries), so a seen id is
  * answered without enqueueing anything again.
  */
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailed } from "./client.js";
 
-/** Seconds a delivery id is remembered: 7 days, longer than GitHub's redelivery window (3 days). */
+/** Seconds a delivery id is remembered: 7 days, longer than GitHub's redelivery window (3 days) and the other hosts' retries. */
 export const DELIVERY_TTL_SECONDS = 7 * 86400;
 
 /** Claims and releases delivery ids in the `deliveries` table. */
@@ -37,7 +38,7 @@ export class DeliveryStore {
     }
   }
 
-  /** Forgets `id`, so that GitHub's retry of a delivery we failed to process is accepted. */
+  /** Forgets `id`, so that the host's retry of a delivery we failed to process is accepted. */
   async release(id: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: { id } }));
   }

@@ -86,6 +86,7 @@ test("a push to another branch enqueues nothing; the tracked branch enqueues its
   const ok = await deliver(url, payload(), { secret: SECRET });
   assert.equal(ok.status, 202);
   assert.deepEqual(ok.body.clusters, ["tracker"]);
+  assert.equal(ok.body.host, "github", "the answer names the sender");
   // a second delivery id for the same revision (GitHub sends one per hook) is collapsed by the FIFO deduplication id
   const again = await deliver(url, payload(), { secret: SECRET });
   assert.equal(again.status, 202);

@@ -1,33 +1,14 @@
 /**
- * Real GitHub push payloads (from @octokit/webhooks-examples) pointed at the test bed's Git
- * server, signed with @octokit/webhooks-methods, delivered over HTTP.
+ * Real GitHub push payloads (GitHub's documented example, test/fixtures/webhooks/github)
+ * pointed at the test bed's Git server, signed with @octokit/webhooks-methods, delivered over HTTP.
  */
 import { randomUUID } from "node:crypto";
-import { createRequire } from "node:module";
 import { sign } from "@octokit/webhooks-methods";
-
-const require = createRequire(import.meta.url);
-const examples = require("@octokit/webhooks-examples") as { name: string; examples: Record<string, unknown>[] }[];
+import { pushFor } from "./webhooks.js";
 
 /** A real push payload (GitHub's example for a branch push) rewritten for `repoUrl`, `branch`, `before` → `after`. */
 export function pushPayload(repoUrl: string, branch: string, before: string, after: string): Record<string, unknown> {
-  const push = examples.find((e) => e.name === "push")!.examples.find((p) => String(p.ref).startsWith("refs/heads/"))!;
-  const copy = structuredClone(push) as Record<string, unknown> & { repository: Record<string, unknown> };
-  const name = new URL(repoUrl).pathname.replace(/^\//, "").replace(/\.git$/, "");
-  copy.ref = `refs/heads/${branch}`;
-  copy.before = before;
-  copy.after = after;
-  copy.deleted = false;
-  copy.repository = {
-    ...copy.repository,
-    name,
-    full_name: `local/${name}`,
-    clone_url: repoUrl,
-    html_url: repoUrl.replace(/\.git$/, ""),
-    git_url: repoUrl.replace(/^https?:/, "git:"),
-    ssh_url: `git@127.0.0.1:${name}.git`,
-  };
-  return copy;
+  return pushFor("github", { repoUrl, ref: `refs/heads/${branch}`, before, after });
 }
 
 /** Options of one delivery; `signature: null` sends none, a string sends that one. */

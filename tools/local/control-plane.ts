@@ -1,9 +1,10 @@
 /**
  * The whole control plane running locally, as deployed, until stopped (`npm run demo -- --keep`,
  * test/integration/local-keep.test.ts):
- * - the webhook function (functions/webhook) served as a Function URL on 127.0.0.1, and a
- *   `post-receive` hook in the given bare repositories of the local Git server that delivers a
- *   signed GitHub push to it after every `git push`;
+ * - the webhook function (functions/webhook) served as a Function URL on 127.0.0.1 (it accepts
+ *   every Git host the deployed one does), and a `post-receive` hook in the given bare
+ *   repositories of the local Git server that delivers a signed GitHub push to it after every
+ *   `git push`;
  * - the tick every `tickMs` (EventBridge runs it every minute in AWS): clusters whose interval
  *   (30 s at least) elapsed are enqueued. Its deduplication window is its period, as in AWS
  *   where both are a minute (`tick()` of shared/schedule, like functions/tick);
@@ -20,6 +21,7 @@ import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { loadConfig, type ConvergeConfig } from "../../shared/config.js";
 import { sqsClient, TaskQueue, type ReconcileTask } from "../../shared/queue/tasks.js";
 import { tick } from "../../shared/schedule/tick.js";
+import { webhookSecrets } from "../../shared/secrets.js";
 import { createServices } from "../../shared/services.js";
 import { clock, describeDelivery, StoreWatcher } from "./events.js";
 import { pollOnce, serveFunctionUrl } from "./lambda.js";
@@ -65,11 +67,14 @@ class TickQueue extends TaskQueue {
 
 /**
  * Starts the webhook URL, the push hooks, the tick and the worker.
- * @throws Error when process.env names no queue or no webhook secret.
+ * @throws Error when process.env names no queue or no GitHub webhook secret.
  */
 export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<LocalControlPlane> {
   const cfg = loadConfig();
-  if (!cfg.queueUrl || !cfg.webhookSecret) throw new Error("the local control plane needs CONVERGE_QUEUE_URL and CONVERGE_WEBHOOK_SECRET in the environment");
+  // the push hooks sign as GitHub does, with the first GitHub secret
+  const githubSecret = (await webhookSecrets(cfg).catch(() => undefined))?.github?.[0];
+  if (!cfg.queueUrl || !githubSecret)
+    throw new Error("the local control plane needs CONVERGE_QUEUE_URL and a GitHub webhook secret (CONVERGE_WEBHOOK_SECRET, or CONVERGE_WEBHOOK_SECRETS with a github entry) in the environment");
   const tickMs = o.tickMs ?? 2_000;
   const emit = (line: string) => o.onEvent?.(`${clock()} ${line}`);
   const [webhook, reconcile, resume] = await Promise.all([import("../../functions/webhook/index.js"), import("../../functions/reconcile/index.js"), import("../../functions/resume/index.js")]);
@@ -77,7 +82,7 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Lo
   const watcher = new StoreWatcher(services, emit);
   await watcher.seed();
   const served = await serveFunctionUrl(reporting(webhook.handler as unknown as UrlHandler, emit), o.port);
-  for (const h of o.hooks ?? []) installPushHook(h.dir, { webhookUrl: served.url, secret: cfg.webhookSecret, repoUrl: h.url });
+  for (const h of o.hooks ?? []) installPushHook(h.dir, { webhookUrl: served.url, secret: githubSecret, repoUrl: h.url });
   const stopping = new AbortController();
   const logger = new Logger({ serviceName: "converge-tick" });
   const queue = new TickQueue(cfg, tickMs);

@@ -12,22 +12,24 @@ import { describeTrigger, RESULT_STATUSES, type OperationSummary } from "../../s
 /** The time of day, `HH:MM:SS`, that prefixes each event line. */
 export const clock = (at = new Date()) => at.toTimeString().slice(0, 8);
 
-/** The line of a webhook delivery: event, ref and commit pushed, status and what was enqueued. */
+/** Headers naming a delivery's event, per Git host (the first present is shown). */
+const EVENT_HEADERS = ["x-github-event", "x-gitlab-event", "x-event-key", "x-forgejo-event", "x-gitea-event", "x-gogs-event"];
+
+/**
+ * The line of a webhook delivery, from any Git host: `[<host> ]push <branch> <commit> received
+ * -> <status>, <outcome>` for an enqueued push (GitHub's without the host name), `webhook
+ * <event> received -> ...` otherwise, read from the webhook's answer (shared/webhook/receive.ts).
+ */
 export function describeDelivery(event: APIGatewayProxyEventV2, statusCode: number, answer: string | undefined): string {
   const h = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-  let push: { ref?: string; after?: string } = {};
-  let res: { enqueued?: number; clusters?: string[]; error?: string; ignored?: string; duplicate?: boolean } = {};
-  try {
-    push = JSON.parse(Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8").toString()) as typeof push;
-  } catch {
-    // not JSON: the webhook's answer says so
-  }
+  let res: { host?: string; branch?: string; revision?: string; enqueued?: number; clusters?: string[]; error?: string; ignored?: string; duplicate?: boolean } = {};
   try {
     res = JSON.parse(answer ?? "{}") as typeof res;
   } catch {
     // keep the status alone
   }
-  const what = h["x-github-event"] === "push" && push.ref ? `push ${push.ref.replace(/^refs\/heads\//, "")} ${String(push.after).slice(0, 12)}` : `webhook ${h["x-github-event"] ?? "(no event)"}`;
+  const eventName = EVENT_HEADERS.map((k) => h[k]).find(Boolean) ?? res.host ?? "(no event)";
+  const what = res.branch && res.revision ? `${res.host && res.host !== "github" ? `${res.host} ` : ""}push ${res.branch} ${res.revision.slice(0, 12)}` : `webhook ${eventName}`;
   const outcome = res.error ?? res.ignored ?? (res.duplicate ? "duplicate delivery" : `${res.enqueued ?? 0} cluster(s) enqueued${res.clusters?.length ? `: ${res.clusters.join(", ")}` : ""}`);
   return `${what} received -> ${statusCode}, ${outcome}`;
 }
