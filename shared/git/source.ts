@@ -170,6 +170,46 @@ export class GitSource {
     });
   }
 
+  /**
+   * The paths that differ between the trees of commits `before` and `after`, sorted: every
+   * file added, modified (content or mode) or removed, and a file replaced by a folder or the
+   * reverse (both sides listed) — what a push changed when its payload does not say. Both
+   * commits are fetched as `fetch` does (depth 1, else `branch` deepened until they are
+   * there); the two trees are walked together and a subtree with the same object on both
+   * sides is not descended into, so a push touching one folder reads only the trees on its way.
+   * @returns undefined when it cannot be known: `before` all zeros (the push created the
+   *   branch) or either commit not found in the repository (a force push dropped `before`,
+   *   or the repository is gone or refuses the credentials). Then every cluster is concerned.
+   * @throws network errors as `fetch` throws them.
+   */
+  async changedFiles(url: string, before: string, after: string, branch: string, auth?: GitAuth): Promise<string[] | undefined> {
+    if (/^0{40}$/.test(before)) return undefined;
+    try {
+      await this.fetch(url, after, branch, auth);
+      await this.fetch(url, before, branch, auth);
+    } catch (err) {
+      if (err instanceof SourceError) return undefined;
+      throw err;
+    }
+    const gitdir = this.gitdir(url);
+    return this.exclusive(gitdir, async () => {
+      const changed: string[] = [];
+      await git.walk({
+        fs,
+        gitdir,
+        cache: {},
+        trees: [git.TREE({ ref: before }), git.TREE({ ref: after })],
+        map: async (path, [a, b]) => {
+          const [typeA, typeB, oidA, oidB, modeA, modeB] = await Promise.all([a?.type(), b?.type(), a?.oid(), b?.oid(), a?.mode(), b?.mode()]);
+          if (typeA === typeB && oidA === oidB && modeA === modeB) return null; // the same file, or the same subtree: not descended
+          if ((typeA && typeA !== "tree") || (typeB && typeB !== "tree")) changed.push(path);
+          return typeA === "tree" || typeB === "tree" ? undefined : null;
+        },
+      });
+      return changed.sort();
+    });
+  }
+
   /** Breadth-first walk of the parents of `from` looking for `to`: true / false, or undefined when the walk reached the shallow boundary first. */
   private async walkTo(gitdir: string, from: string, to: string): Promise<boolean | undefined> {
     const shallow = new Set(

@@ -10,8 +10,8 @@ import type { EventStore } from "../store/events.js";
 import type { OperationStore } from "../store/operations.js";
 import type { GitSource } from "../git/source.js";
 
-/** The cluster registry: read one cluster, write its status and next due time, hold its sync lease. */
-export type ClusterPort = Pick<ClusterStore, "get" | "setStatus" | "acquireLease" | "releaseLease">;
+/** The cluster registry: read one cluster, write its status and next due time and its render's inputs, hold its sync lease. */
+export type ClusterPort = Pick<ClusterStore, "get" | "setStatus" | "setInputs" | "acquireLease" | "releaseLease">;
 
 /** Desired snapshots (claimed, rendered once, awaited), the observed state, and cached schemas. */
 export type SnapshotPort = Pick<SnapshotStore, "getDesired" | "claimRender" | "waitForDesired" | "failRender" | "putDesired" | "getObserved" | "putObserved" | "getSchema" | "putSchema">;

@@ -4,7 +4,8 @@
  * per kind and namespace, compare, optionally apply, record drift changes and the status.
  *
  * Writes per reconcile: the status item always (one small UpdateItem); the desired snapshot
- * only when this revision was never rendered; drift events and the observed state only when
+ * only when this revision was never rendered; the cluster's render inputs (what a push must
+ * touch to concern it) only when they changed; drift events and the observed state only when
  * some resource's drift state changed. So an unchanged reconcile costs one write.
  *
  * Failure policy (design brief, "Bad input gets a clear error and loses nothing"):
@@ -21,7 +22,8 @@ import { redactSecret } from "../diff/index.js";
 import { inspect, placeInNamespaces, schemasOf, scopesOf, type Scope } from "./inspect.js";
 import { splitHooks } from "../sync/annotations.js";
 import { syncStage, type SyncOutcome } from "./sync-stage.js";
-import type { OperationTrigger } from "../store/operations.js";
+import type { OperationRecord, OperationTrigger } from "../store/operations.js";
+import { announceReconcile, type AnnounceDeps } from "../events/announce.js";
 import { resourceKey, type DesiredObject, type KubeObject, type ResourceDrift, type SourceLocation } from "../model.js";
 import { SourceError, type GitAuth } from "../git/source.js";
 import { ClusterUnreachableError, KubeApiError } from "../kube/client.js";
@@ -64,6 +66,8 @@ export interface ReconcileDeps {
   log?: Log;
   /** Publishes the reconcile's metrics (default: EMF on stdout). */
   metrics?: typeof publishReconcileMetrics;
+  /** Publishes the events of each transition and writes commit statuses once the status is written (shared/events/announce.ts); default: none. */
+  announce?: AnnounceDeps;
   now?: () => number;
 }
 
@@ -111,7 +115,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     log.warn("cluster no longer registered; task dropped", { cluster: task.cluster });
     return undefined;
   }
-  const ctx: Ctx = { deps, log, now, started, rec };
+  const ctx: Ctx = { deps, log, now, started, rec, operations: [] };
   let revision: string | undefined;
   let api: ResourceApi | undefined;
   try {
@@ -122,7 +126,8 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     api = await openCluster(ctx);
     const compared = await compareLive(ctx, api, desired); // 3. the live state, compared
     // 4. sync (policy `apply`): a new revision, self-heal, prune; an operation may span reconciles
-    const synced = await syncStage({ operations: deps.operations, clusters: deps.clusters, log, now, waitMs: deps.syncWaitMs }, api, {
+    const onOperation = (op: OperationRecord) => void ctx.operations.push(op);
+    const synced = await syncStage({ operations: deps.operations, clusters: deps.clusters, log, now, waitMs: deps.syncWaitMs, onOperation }, api, {
       rec,
       revision,
       resources: compared.objects,
@@ -167,6 +172,8 @@ interface Ctx {
   /** Epoch ms the reconcile started. */
   started: number;
   rec: ClusterRecord;
+  /** Operation records the sync stage started or finished (announced by `finish`). */
+  operations: OperationRecord[];
 }
 
 /** A stage could not go on: the cluster's status becomes `sync` with `message` (and where, for a bad source). */
@@ -194,7 +201,7 @@ function stageFailure(err: unknown): StageFailure | undefined {
   return undefined;
 }
 
-/** Writes the status (and when the cluster is due again), publishes the metrics, logs the outcome. */
+/** Writes the status (and when the cluster is due again), announces its transitions once written, publishes the metrics, logs the outcome. */
 async function finish(ctx: Ctx, status: ClusterStatus, rest: Omit<ReconcileOutcome, "cluster" | "status">, resumeAt?: number): Promise<ReconcileOutcome> {
   const { deps, now, rec } = ctx;
   status.durationMs = now() - ctx.started;
@@ -205,7 +212,9 @@ async function finish(ctx: Ctx, status: ClusterStatus, rest: Omit<ReconcileOutco
     await deps.events.putSyncChanges([{ cluster: rec.name, at: status.lastReconcileAt, from: rec.status.sync, to: status.sync, revision: status.revision, message: status.message }]);
   const interval = now() + rec.spec.intervalSeconds * 1000;
   const back = resumeAt !== undefined && resumeAt < interval ? resumeAt : undefined;
-  await deps.clusters.setStatus(rec.name, status, back ?? interval);
+  const written = await deps.clusters.setStatus(rec.name, status, back ?? interval);
+  // after the write: a redelivered task reads this status back and finds no transition to announce
+  if (written && deps.announce) await announceReconcile({ log: ctx.log, ...deps.announce }, { rec, after: status, operations: ctx.operations, drift: rest.drift });
   if (back !== undefined) await scheduleResume(ctx, back);
   const drifted = status.sync === "Synced" || status.sync === "OutOfSync" ? status.counts.modified + status.counts.missing + status.counts.extra : undefined;
   // 0 when this reconcile succeeded (computed drift), not the time the status write took
@@ -272,6 +281,8 @@ interface Desired {
   hooks: DesiredObject[];
   rendered: boolean;
   snapshotWritten: boolean;
+  /** The paths the render read (shared/render/inputs.ts); undefined for a snapshot stored before they were recorded. */
+  inputs?: string[];
 }
 
 /**
@@ -281,6 +292,30 @@ interface Desired {
  * manual sync. The source type decides what the render depends on: only Helm reads the namespace.
  */
 async function loadDesired(ctx: Ctx, revision: string, auth: GitAuth | undefined, manual: boolean): Promise<Desired> {
+  let desired: Desired;
+  try {
+    desired = await desiredOf(ctx, revision, auth, manual);
+  } catch (err) {
+    if (stageFailure(err)) await recordInputs(ctx, undefined);
+    throw err;
+  }
+  await recordInputs(ctx, desired.inputs);
+  return desired;
+}
+
+/**
+ * Writes the cluster's inputs (what a push must touch to concern it) when they differ from
+ * the stored ones, so an unchanged reconcile writes nothing here. `undefined` (the desired
+ * state could not be loaded, or came from a snapshot without inputs) removes them: every
+ * push concerns the cluster until a render succeeds again.
+ */
+async function recordInputs(ctx: Ctx, inputs: string[] | undefined): Promise<void> {
+  if (sameJson(ctx.rec.inputs, inputs)) return;
+  await ctx.deps.clusters.setInputs(ctx.rec.name, inputs);
+}
+
+/** `loadDesired` without the inputs' bookkeeping. */
+async function desiredOf(ctx: Ctx, revision: string, auth: GitAuth | undefined, manual: boolean): Promise<Desired> {
   const { deps, rec } = ctx;
   const { spec } = rec;
   await deps.git.fetch(spec.source.repoUrl, revision, spec.source.branch, auth);
@@ -302,7 +337,7 @@ async function loadDesired(ctx: Ctx, revision: string, auth: GitAuth | undefined
     stored = waited;
   }
   // snapshots written before hooks were split off may still hold them
-  if (stored) return { key, resources: splitHooks(stored.objects).resources, hooks: stored.hooks ?? [], rendered: false, snapshotWritten: false };
+  if (stored) return { key, resources: splitHooks(stored.objects).resources, hooks: stored.hooks ?? [], rendered: false, snapshotWritten: false, inputs: stored.inputs };
   try {
     return await renderAndStore(ctx, revision, type, key);
   } catch (err) {
@@ -326,10 +361,11 @@ async function renderAndStore(ctx: Ctx, revision: string, type: SourceType, key:
     hooks: redacted(result.hooks),
     warnings: [...result.readWarnings, ...result.warnings],
     renderedAt: new Date(ctx.now()).toISOString(),
+    inputs: result.inputs,
   };
   for (const w of snapshot.warnings) ctx.log.warn("render warning", { cluster: rec.name, warning: w });
   const snapshotWritten = await deps.snapshots.putDesired(snapshot);
-  return { key, resources: result.objects, hooks: result.hooks, rendered: true, snapshotWritten };
+  return { key, resources: result.objects, hooks: result.hooks, rendered: true, snapshotWritten, inputs: result.inputs };
 }
 
 /** Opens the cluster's API. */

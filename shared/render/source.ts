@@ -16,9 +16,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, posix } from "node:path";
 import { promisify } from "node:util";
-import { parse } from "yaml";
 import { minimatch } from "minimatch";
 import { renderDirectory, RenderError, type RenderResult, type SourceFile } from "./directory.js";
+import { compactInputs, directoryInputs, helmInputs, KUSTOMIZATION_NAMES, kustomizeInputs } from "./inputs.js";
 
 const run = promisify(execFile);
 
@@ -61,13 +61,11 @@ export interface SourceSpec {
   helm?: HelmOptions;
 }
 
-const KUSTOMIZATION = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
 /** The source type of a folder holding entries `names` (Argo CD's detection), unless `declared`. */
 export function detectTypeFromNames(names: Iterable<string>, declared?: SourceType): SourceType {
   if (declared) return declared;
   const set = new Set(names);
-  if (KUSTOMIZATION.some((k) => set.has(k))) return "kustomize";
+  if (KUSTOMIZATION_NAMES.some((k) => set.has(k))) return "kustomize";
   if (set.has("Chart.yaml")) return "helm";
   return "directory";
 }
@@ -130,45 +128,20 @@ function helmValueArgs(spec: SourceSpec, files: SourceFile[], scratch: string, a
   return args;
 }
 
-const REMOTE = /^(https?:\/\/|git@|ssh:\/\/|git::|github\.com\/|gitlab\.com\/|bitbucket\.org\/)/;
-
-/**
- * References Converge does not render, in the kustomization at `dir` and in the local bases
- * and components it reaches: remote ones (URLs, git@ / github.com paths: no network at render
- * time) and local ones leaving the repository (an absolute path, or `../` past its root).
- */
-function remoteRefs(files: SourceFile[], dir: string, seen = new Set<string>()): string[] {
-  if (seen.has(dir)) return [];
-  seen.add(dir);
-  const file = files.find((f) => KUSTOMIZATION.some((k) => f.path === posix.join(dir, k)));
-  if (!file) return [];
-  let k: Record<string, unknown>;
-  try {
-    k = (parse(file.content) ?? {}) as Record<string, unknown>;
-  } catch {
-    return []; // kustomize reports the syntax error itself
-  }
-  const refs = [...((k.resources as unknown[]) ?? []), ...((k.bases as unknown[]) ?? []), ...((k.components as unknown[]) ?? [])].filter((r): r is string => typeof r === "string");
-  const helmRepos = ((k.helmCharts as { repo?: string }[] | undefined) ?? []).map((h) => h.repo).filter((r): r is string => !!r);
-  const out = [...refs.filter((r) => REMOTE.test(r)), ...helmRepos].map((r) => `${file.path}: ${r}`);
-  for (const r of refs) {
-    if (REMOTE.test(r)) continue;
-    const target = posix.normalize(posix.join(dir, r));
-    // a local reference may climb to a base elsewhere in the repository, never out of it
-    if (posix.isAbsolute(r) || target === ".." || target.startsWith("../")) out.push(`${file.path}: ${r} (leaves the repository)`);
-    else out.push(...remoteRefs(files, target, seen));
-  }
-  return out;
-}
-
 /**
  * Renders `spec` from the repository's files (`files`: every file of the revision; Kustomize
  * may reach `../` bases).
  * @param opts.namespace release namespace for Helm.
+ * @returns the objects, warnings, the source type, and `inputs`: the repository paths the
+ *   render read (./inputs.ts: what a push must touch to change it).
  * @throws RenderError naming the file and the tool's message (syntax errors, remote bases,
  *   missing Helm dependencies, a render over 30 s, unsupported Jsonnet sources).
  */
-export async function renderSource(files: SourceFile[], spec: SourceSpec, opts: { namespace: string; env?: NodeJS.ProcessEnv; workDir?: string }): Promise<RenderResult & { type: SourceType }> {
+export async function renderSource(
+  files: SourceFile[],
+  spec: SourceSpec,
+  opts: { namespace: string; env?: NodeJS.ProcessEnv; workDir?: string },
+): Promise<RenderResult & { type: SourceType; inputs: string[] }> {
   const type = detectType(files, spec.path, spec.type);
   const prefix = spec.path ? `${spec.path}/` : "";
   if (type === "directory") {
@@ -180,13 +153,13 @@ export async function renderSource(files: SourceFile[], spec: SourceSpec, opts: 
       const rel = prefix ? f.path.slice(prefix.length) : f.path;
       return (!spec.include || minimatch(rel, spec.include, { dot: true })) && (!spec.exclude || !minimatch(rel, spec.exclude, { dot: true }));
     });
-    return { ...limitObjects(renderDirectory(chosen, { path: spec.path, recursive: spec.recursive }), spec.path || "."), type };
+    return { ...limitObjects(renderDirectory(chosen, { path: spec.path, recursive: spec.recursive }), spec.path || "."), type, inputs: compactInputs(directoryInputs(spec.path, spec.recursive)) };
   }
-  const anchor = type === "kustomize" ? files.find((f) => KUSTOMIZATION.some((k) => f.path === `${prefix}${k}`))!.path : `${prefix}Chart.yaml`;
-  if (type === "kustomize") {
-    const remote = remoteRefs(files, spec.path || ".");
-    if (remote.length) throw new RenderError(anchor, 1, `remote Kustomize resources are not rendered (no network at render time, nothing outside the repository): ${remote.join(", ")}`);
-  }
+  const anchor = type === "kustomize" ? files.find((f) => KUSTOMIZATION_NAMES.some((k) => f.path === `${prefix}${k}`))!.path : `${prefix}Chart.yaml`;
+  const walk = type === "kustomize" ? kustomizeInputs(files, spec.path) : undefined;
+  if (walk?.refused.length) throw new RenderError(anchor, 1, `remote Kustomize resources are not rendered (no network at render time, nothing outside the repository): ${walk.refused.join(", ")}`);
+  const valueFiles = (spec.helm?.valueFiles ?? []).filter((v): v is string => typeof v === "string");
+  const inputs = compactInputs(walk?.inputs ?? helmInputs(files, spec.path, valueFiles));
   const cmd = await binary(type === "kustomize" ? "kubectl" : "helm", opts.env ?? process.env);
   const scratch = mkdtempSync(join(opts.workDir ?? tmpdir(), "render-"));
   try {
@@ -226,7 +199,7 @@ export async function renderSource(files: SourceFile[], spec: SourceSpec, opts: 
       throw new RenderError(anchor, 1, `${type} failed: ${msg}`);
     }
     const rendered = limitObjects(renderDirectory([{ path: /\.ya?ml$/.test(anchor) ? anchor : `${anchor}.yaml`, content: stdout }], { path: "" }), anchor);
-    return { ...rendered, type };
+    return { ...rendered, type, inputs };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 /**
  * The cluster registry: registration (spec) and status of every cluster, in the `clusters`
- * table (see `schema.ts` for the keys and the `byRepo` / `byCadence` / `byDueAt` indexes).
+ * table (see `schema.ts` for the keys and the `byRepoWithInputs` / `byCadence` / `byDueAt` indexes).
  *
  * Scheduling without a write per cluster per interval. A cluster is reconciled on a fixed
  * cadence: every `intervalSeconds` from its anchor time (`dueAnchor`). The anchor is set when
@@ -43,8 +43,14 @@ export interface ClusterRecord {
   name: string;
   spec: ClusterSpec;
   status: ClusterStatus;
-  /** `byRepo` key: normalized repo URL + `#` + branch. */
+  /** `byRepoWithInputs` key: normalized repo URL + `#` + branch. */
   repoKey: string;
+  /**
+   * The repository paths its last desired state was rendered from (shared/render/inputs.ts),
+   * projected into the `byRepoWithInputs` index for the push filter (shared/webhook/concerned.ts).
+   * Absent before the first render, and after a render failed (every push concerns it then).
+   */
+  inputs?: string[];
   /** `byDueAt` partition (`due#<shard>`), derived from the name. */
   dueShard: string;
   /**
@@ -151,8 +157,15 @@ export function cadenceHits(anchor: number, intervalMs: number, from: number | u
  */
 export const ONE_OFF_GRACE_MS = 5 * 60_000;
 
-/** Names per page of `forEachTrackingPage` (a page of keys is about 100 KB). */
+/** Clusters per page of `forEachTracking` (keys and inputs: at most 1 MB, a Query page's limit). */
 export const TRACKING_PAGE = 1000;
+
+/** A cluster tracking a repository and branch, as the `byRepoWithInputs` index holds it. */
+export interface TrackedCluster {
+  name: string;
+  /** See `ClusterRecord.inputs`; absent: never rendered, or its render failed. */
+  inputs?: string[];
+}
 
 /** Concurrent requests the store sends at most for one bulk call (BatchGetItem pages, one-off clearing). */
 const BULK_CONCURRENCY = 16;
@@ -208,7 +221,8 @@ export class ClusterStore {
   /**
    * Changes a registration: `change` gets the current spec and returns the new one, which is
    * validated as a whole; the name cannot change. The cluster becomes due at once (its cadence
-   * restarts). One conditional UpdateItem on `updatedAt`, so two concurrent updates cannot both win.
+   * restarts) and its inputs are dropped (every push concerns it until it renders again). One
+   * conditional UpdateItem on `updatedAt`, so two concurrent updates cannot both win.
    * @throws ClusterNotFoundError; ValidationError (nothing written); Error when another update won.
    */
   async update(name: string, change: (spec: ClusterSpec) => unknown, now = Date.now()): Promise<ClusterRecord> {
@@ -223,7 +237,8 @@ export class ClusterStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { name },
-          UpdateExpression: "SET spec = :s, repoKey = :r, cadence = :c, phase = :p, dueAnchor = :a, dueAt = :n, updatedAt = :u",
+          // the inputs belong to the old source: every push concerns the cluster until its next render
+          UpdateExpression: "SET spec = :s, repoKey = :r, cadence = :c, phase = :p, dueAnchor = :a, dueAt = :n, updatedAt = :u REMOVE inputs",
           ConditionExpression: "updatedAt = :prev",
           ExpressionAttributeValues: {
             ":s": spec,
@@ -241,7 +256,8 @@ export class ClusterStore {
       if (isConditionFailed(err)) throw new Error(`cluster "${name}" was changed meanwhile; try again`);
       throw err;
     }
-    return { ...rec, spec, repoKey: repoKey(spec.source.repoUrl, spec.source.branch), nextDueAt: now, updatedAt: at };
+    const { inputs: _old, ...kept } = rec;
+    return { ...kept, spec, repoKey: repoKey(spec.source.repoUrl, spec.source.branch), nextDueAt: now, updatedAt: at };
   }
 
   /** The cluster `name`, or undefined. Strongly consistent (one GetItem). */
@@ -253,9 +269,9 @@ export class ClusterStore {
   /**
    * The clusters named `names` that exist, in no particular order: BatchGetItem pages of 100
    * keys (its limit), 16 in flight, unprocessed keys retried with backoff. Eventually consistent
-   * (half the read units of a strongly consistent read).
+   * (half the read units of a strongly consistent read) unless `consistent`.
    */
-  async getMany(names: string[], now = Date.now()): Promise<ClusterRecord[]> {
+  async getMany(names: string[], now = Date.now(), consistent = false): Promise<ClusterRecord[]> {
     const pages: string[][] = [];
     for (let i = 0; i < names.length; i += 100) pages.push(names.slice(i, i + 100));
     const found: ClusterRecord[] = [];
@@ -263,7 +279,7 @@ export class ClusterStore {
       let keys: Record<string, unknown>[] = page.map((name) => ({ name }));
       for (let attempt = 0; keys.length > 0; attempt++) {
         if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
-        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys } } }));
+        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: consistent } } }));
         for (const item of out.Responses?.[this.table] ?? []) {
           const rec = toRecord(item as StoredCluster, now);
           if (rec) found.push(rec);
@@ -327,45 +343,104 @@ export class ClusterStore {
   }
 
   /**
-   * Names of the clusters tracking `repoUrl` (any URL form) at `branch`, through the `byRepo`
-   * index (keys only: about 100 bytes per cluster, so 10,000 clusters read about 1 MB).
+   * Names of the clusters tracking `repoUrl` (any URL form) at `branch`, through the
+   * `byRepoWithInputs` index (keys and inputs: a few hundred bytes per cluster).
    */
   async trackingRepo(repoUrl: string, branch: string): Promise<{ name: string }[]> {
     const all: { name: string }[] = [];
-    await this.forEachTrackingPage(repoUrl, branch, (names) => void all.push(...names.map((name) => ({ name }))));
+    await this.forEachTracking(repoUrl, branch, (page) => void all.push(...page.map((c) => ({ name: c.name }))));
     return all;
   }
 
   /**
-   * Like `trackingRepo`, page by page (`TRACKING_PAGE` names at most): `onPage` gets each page
-   * as soon as it is read and runs while the next one is (the webhook enqueues a page while
-   * reading the next). Resolves when every page was handled; rejects with the first error.
+   * The clusters tracking `repoUrl` (any URL form) at `branch`, with their statuses: their
+   * names from the tracking index (in name order), then strongly consistent BatchGetItems (see
+   * `getMany`), so a status written before the call is seen. With `until`, pages of 100 are
+   * read one after the other and reading stops after the first page holding a cluster for
+   * which it is true (a partial list then): a check that one non-matching cluster settles
+   * reads one page instead of the fleet. The fleet of `Revision Converged` and of the commit
+   * status rollup (shared/events/announce.ts).
    */
-  async forEachTrackingPage(repoUrl: string, branch: string, onPage: (names: string[]) => Promise<unknown> | undefined): Promise<void> {
+  async trackingStatuses(repoUrl: string, branch: string, until?: (c: ClusterRecord) => boolean, now = Date.now()): Promise<ClusterRecord[]> {
+    const names = (await this.trackingRepo(repoUrl, branch)).map((n) => n.name);
+    if (!until) return this.getMany(names, now, true);
+    const found: ClusterRecord[] = [];
+    for (let i = 0; i < names.length; i += 100) {
+      const page = await this.getMany(names.slice(i, i + 100), now, true);
+      found.push(...page);
+      if (page.some(until)) break;
+    }
+    return found;
+  }
+
+  /**
+   * The clusters tracking `repoUrl` (any URL form) at `branch` with their inputs, page by page
+   * (`TRACKING_PAGE` at most) from the `byRepoWithInputs` index: `onPage` gets each page as
+   * soon as it is read and runs while the next one is (the webhook enqueues a page while
+   * reading the next). While that index is not readable yet (created by the deploy that added
+   * it and still backfilling, or absent from a table created before it), the keys-only
+   * `byRepo` index answers instead: names without inputs, so every cluster counts as concerned.
+   * Resolves when every page was handled; rejects with the first error.
+   */
+  async forEachTracking(repoUrl: string, branch: string, onPage: (page: TrackedCluster[]) => Promise<unknown> | undefined): Promise<void> {
     const handled: Promise<unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
     try {
-      do {
-        const out = await this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            IndexName: "byRepo",
-            KeyConditionExpression: "repoKey = :k",
-            ExpressionAttributeValues: { ":k": repoKey(repoUrl, branch) },
-            ProjectionExpression: "#n",
-            ExpressionAttributeNames: { "#n": "name" },
-            Limit: TRACKING_PAGE,
-            ExclusiveStartKey: start,
-          }),
-        );
-        const names = (out.Items ?? []).map((i) => i.name as string);
-        if (names.length > 0) handled.push(Promise.resolve(onPage(names)));
-        start = out.LastEvaluatedKey;
-      } while (start);
+      await this.queryTracking("byRepoWithInputs", repoUrl, branch, handled, onPage).catch((err: unknown) => {
+        // DynamoDB: "Cannot read from backfilling global secondary index" / "The table does not have the specified index"
+        if ((err as { name?: string }).name !== "ValidationException" || handled.length > 0 || !/index/i.test((err as Error).message)) throw err;
+        return this.queryTracking("byRepo", repoUrl, branch, handled, onPage);
+      });
     } finally {
       await Promise.allSettled(handled);
     }
     await Promise.all(handled);
+  }
+
+  /** Pages through the clusters of `index` tracking repo+branch, pushing `onPage`'s promise for each page onto `handled`. */
+  private async queryTracking(index: string, repoUrl: string, branch: string, handled: Promise<unknown>[], onPage: (page: TrackedCluster[]) => Promise<unknown> | undefined): Promise<void> {
+    const withInputs = index === "byRepoWithInputs";
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: index,
+          KeyConditionExpression: "repoKey = :k",
+          ExpressionAttributeValues: { ":k": repoKey(repoUrl, branch) },
+          ProjectionExpression: withInputs ? "#n, inputs" : "#n",
+          ExpressionAttributeNames: { "#n": "name" },
+          Limit: TRACKING_PAGE,
+          ExclusiveStartKey: start,
+        }),
+      );
+      const page = (out.Items ?? []).map((i) => (withInputs && Array.isArray(i.inputs) ? { name: i.name as string, inputs: i.inputs as string[] } : { name: i.name as string }));
+      if (page.length > 0) handled.push(Promise.resolve(onPage(page)));
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+
+  /**
+   * Records the inputs of the cluster's desired state (`undefined` removes them: every push
+   * concerns it). One UpdateItem, which also rewrites its `byRepoWithInputs` index entry, so
+   * the reconcile calls it only when they changed. A cluster removed meanwhile is left removed.
+   * @returns false when the cluster no longer exists.
+   */
+  async setInputs(name: string, inputs: string[] | undefined): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { name },
+          UpdateExpression: inputs ? "SET inputs = :i" : "REMOVE inputs",
+          ConditionExpression: "attribute_exists(spec)",
+          ...(inputs ? { ExpressionAttributeValues: { ":i": inputs } } : {}),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
   }
 
   /**

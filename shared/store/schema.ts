@@ -5,8 +5,12 @@
  * Access patterns (../shared/design.md) and the key serving each:
  * 1. one cluster / all clusters: `clusters` by `name`; the central view pages a Scan of this
  *    small-item table (status only; per-resource drift lives in `snapshots`).
- * 2. clusters tracking repo+branch: GSI `byRepo` on `repoKey` = `<normalized repo URL>#<branch>`,
- *    keys only (the webhook needs the names).
+ * 2. clusters tracking repo+branch: GSI `byRepoWithInputs` on `repoKey` = `<normalized repo
+ *    URL>#<branch>`, projecting `inputs` (the paths the cluster's render read,
+ *    shared/render/inputs.ts): a push reads the names and inputs of the clusters it may concern
+ *    and keeps those whose inputs it touches (shared/webhook/concerned.ts), without reading
+ *    the cluster items. `inputs` is written only when a reconcile finds them changed. The
+ *    keys-only `byRepo` index it replaces is kept for one release (see `CLUSTERS_TABLE`).
  * 3. clusters due for a tick, without a Scan and without a write per cluster per interval: each
  *    cluster has a fixed cadence (its interval from an anchor time), so the index entries that
  *    find it never move while it is reconciled. GSI `byCadence`: partition `cadence` =
@@ -16,7 +20,7 @@
  *    partition `dueShard` (`due#<shard>`), sort key `dueAt`, projecting `cadence`: one-off due
  *    times (registered or updated, a reconcile asking to come back early). The item
  *    `#schedule` holds the intervals in use and the last tick's time (see `clusters.ts`).
- *    Status writes touch neither index (nor `byRepo`, keys only), so they cost the item alone.
+ *    Status writes touch none of the indexes (they project no status), so they cost the item alone.
  * 4. desired snapshots: `snapshots`, `pk` = `desired#<sha256 of repo, commit, path, render
  *    options>`, `sk` = `part#0000`...: content-addressed, split under the 400 KB item limit
  *    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
@@ -67,6 +71,12 @@ export const DUE_SHARDS = 4;
 export const CLUSTERS_TABLE: TableSpec = {
   partitionKey: { name: "name", type: "S" },
   indexes: [
+    { name: "byRepoWithInputs", partitionKey: { name: "repoKey", type: "S" }, sortKey: { name: "name", type: "S" }, projection: { type: "INCLUDE", attributes: ["inputs"] } },
+    // Retired: read only while `byRepoWithInputs` backfills after the deploy that adds it
+    // (ClusterStore.forEachTracking). CloudFormation cannot change an index's projection, nor
+    // add one index and delete another in one update
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dynamodb-table.html#cfn-dynamodb-table-globalsecondaryindexes),
+    // so this entry goes in the release after the one adding `byRepoWithInputs`.
     { name: "byRepo", partitionKey: { name: "repoKey", type: "S" }, sortKey: { name: "name", type: "S" }, projection: { type: "KEYS_ONLY" } },
     { name: "byCadence", partitionKey: { name: "cadence", type: "S" }, sortKey: { name: "phase", type: "N" }, projection: { type: "INCLUDE", attributes: ["dueAnchor"] } },
     { name: "byDueAt", partitionKey: { name: "dueShard", type: "S" }, sortKey: { name: "dueAt", type: "N" }, projection: { type: "INCLUDE", attributes: ["cadence"] } },

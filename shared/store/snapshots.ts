@@ -35,6 +35,12 @@ export interface DesiredSnapshot {
   hooks?: DesiredObject[];
   warnings: string[];
   renderedAt: string;
+  /**
+   * The repository paths the render read (shared/render/inputs.ts: files, folders, `p/*`, `.`),
+   * sorted: what a push must touch to change this snapshot. Absent in snapshots written before
+   * inputs were recorded (a cluster using one is concerned by every push).
+   */
+  inputs?: string[];
 }
 
 /** Why a desired state could not be rendered: the cluster's Error message and where. */

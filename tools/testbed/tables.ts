@@ -17,7 +17,7 @@ function projection(i: IndexSpec): Projection {
 }
 
 /**
- * Creates the four tables named `names` (PAY_PER_REQUEST, GSIs projecting ALL, TTL where the
+ * Creates the tables named `names` (PAY_PER_REQUEST, GSIs with the spec's projections, TTL where the
  * spec has one). Tables that already exist are left as they are.
  */
 export async function createTables(endpoint: string, names: TableNames): Promise<void> {
