@@ -59,6 +59,21 @@ interface AddOptions {
   exclude?: string;
   helmValues?: string;
   label?: string[];
+  statusHost?: string;
+  statusApiUrl?: string;
+}
+
+/**
+ * The source's `statuses` (where commit statuses go) from `--status-host` and
+ * `--status-api-url`, over the registration's `base` for `cluster update` (a new host drops the
+ * old API URL).
+ * @throws UsageError when `--status-api-url` comes without a host to apply it to.
+ */
+function statusesFlags(host: string | undefined, apiUrl: string | undefined, base?: { host: "github" | "gitea" | "none"; apiUrl?: string }) {
+  const h = (host ?? base?.host) as "github" | "gitea" | "none" | undefined;
+  if (!h) throw new UsageError("--status-api-url needs --status-host github|gitea");
+  const url = apiUrl ?? (host === undefined ? base?.apiUrl : undefined);
+  return { host: h, ...(url ? { apiUrl: url } : {}) };
 }
 
 /** The `-l, --selector` filter of `status` and `cluster list`: every cluster when absent. */
@@ -177,6 +192,7 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
       ...(o.values?.length || o.release || o.helmValues
         ? { helm: { valueFiles: o.values ?? [], ...(o.release ? { releaseName: o.release } : {}), ...(o.helmValues ? { values: o.helmValues } : {}) } }
         : {}),
+      ...(o.statusHost || o.statusApiUrl ? { statuses: statusesFlags(o.statusHost, o.statusApiUrl) } : {}),
     },
     namespace: o.namespace,
     access: o.eks
@@ -271,6 +287,8 @@ export async function main(
     .option("--release <name>", "Helm release name (default: the last segment of --path)")
     .option("--ignore-differences <file>", "YAML list of ignore rules (Argo CD's ignoreDifferences: group, kind, name, namespace, jsonPointers, jqPathExpressions, managedFieldsManagers)")
     .option("--label <key=value...>", "labels of the cluster (env=prod region=eu-west-1); converge status -l env=prod selects on them")
+    .addOption(new Option("--status-host <host>", "where commit statuses go: github (default for github.com), gitea, or none").choices(["github", "gitea", "none"]))
+    .option("--status-api-url <url>", "API base URL for commit statuses: GitHub Enterprise's https://<host>/api/v3, Gitea's <origin>/api/v1 (default)")
     .action(async (name: string, o: AddOptions) => {
       const rec = await svc().clusters.add(specFromOptions(name, o));
       out(
@@ -299,6 +317,8 @@ export async function main(
     .option("--retry-backoff <duration,factor,max>", "wait between retries (e.g. 5s,2,3m)")
     .option("--ignore-differences <file>", "replace the ignore rules with this YAML list")
     .option("--label <key=value...>", "set labels (env=prod), or remove one with key- (env-); the others stay")
+    .addOption(new Option("--status-host <host>", "where commit statuses go: github (default for github.com), gitea, or none").choices(["github", "gitea", "none"]))
+    .option("--status-api-url <url>", "API base URL for commit statuses: GitHub Enterprise's https://<host>/api/v3, Gitea's <origin>/api/v1 (default)")
     .action(
       async (
         name: string,
@@ -320,6 +340,8 @@ export async function main(
           retryBackoff?: string;
           ignoreDifferences?: string;
           label?: string[];
+          statusHost?: string;
+          statusApiUrl?: string;
         },
       ) => {
         const labels = o.label === undefined ? undefined : parseLabelFlags(o.label);
@@ -333,6 +355,7 @@ export async function main(
           if (o.path !== undefined) source.path = o.path;
           if (o.type !== undefined) source.type = o.type === "auto" ? undefined : o.type;
           if (o.values !== undefined || o.release !== undefined) source.helm = { ...spec.source.helm, ...(o.values ? { valueFiles: o.values } : {}), ...(o.release ? { releaseName: o.release } : {}) };
+          if (o.statusHost !== undefined || o.statusApiUrl !== undefined) source.statuses = statusesFlags(o.statusHost, o.statusApiUrl, spec.source.statuses);
           return {
             ...spec,
             source,

@@ -17,6 +17,8 @@ import { ConvergeAlarms } from "./constructs/alarms.js";
 import { Notify } from "./constructs/notify.js";
 import { ConvergeDashboard } from "./constructs/dashboard.js";
 import { QueryApi } from "./constructs/api.js";
+import { ConvergeEvents, type EventRoutes } from "./constructs/events.js";
+import type { IEventBus } from "aws-cdk-lib/aws-events";
 import { PER_CLUSTER_METRICS_ENV, STALE_INTERVALS_ENV } from "../shared/metrics/emf.js";
 
 /** Settings with defaults for a fleet of tens to thousands of clusters. */
@@ -36,6 +38,14 @@ export interface ConvergeProps {
   tickRate?: Duration;
   /** Largest webhook body accepted, bytes (default 2 MiB). */
   webhookMaxBytes?: number;
+  /**
+   * Converge's events (shared/events/schema.ts): the bus they go to (default: the account's
+   * default bus) and where a rule on `source: ["converge"]` sends them (a topic, an email
+   * address, an AWS Chatbot Slack channel; default: nowhere, add your own rules).
+   */
+  events?: EventRoutes & { bus?: IEventBus };
+  /** Address of the web view (`converge ui` or a hosted copy): alarm messages link each named cluster's page. */
+  uiUrl?: string;
 }
 
 /** The Converge control plane. */
@@ -50,6 +60,7 @@ export class Converge extends Construct {
   readonly notify: Notify;
   readonly dashboard: ConvergeDashboard;
   readonly api: QueryApi;
+  readonly events: ConvergeEvents;
 
   constructor(scope: Construct, id: string, props: ConvergeProps = {}) {
     super(scope, id);
@@ -69,7 +80,11 @@ export class Converge extends Construct {
       divergedMinutes: props.divergedMinutes,
       staleIntervals: props.staleIntervals,
     });
-    this.notify = new Notify(this, "Notify", { tables: this.tables, alarms: this.alarms });
+    this.events = new ConvergeEvents(this, "Events", { publishers: [this.reconcile.fn, this.webhook.fn], ...props.events });
+    // the reconcile's `Cluster Diverged` uses the diverged alarm's threshold (shared/events/announce.ts)
+    this.reconcile.fn.addEnvironment("CONVERGE_DIVERGED_MINUTES", String(this.alarms.thresholds.divergedMinutes));
+    if (props.uiUrl) this.reconcile.fn.addEnvironment("CONVERGE_UI_URL", props.uiUrl);
+    this.notify = new Notify(this, "Notify", { tables: this.tables, alarms: this.alarms, ...(props.uiUrl ? { uiUrl: props.uiUrl } : {}) });
     // fleet metrics always; per-cluster metrics only when asked (shared/metrics/emf.ts reads these)
     for (const fn of [this.reconcile.fn, this.tick.fn]) fn.addEnvironment(PER_CLUSTER_METRICS_ENV, String(props.perClusterMetrics ?? false));
     this.tick.fn.addEnvironment(STALE_INTERVALS_ENV, String(this.alarms.thresholds.staleIntervals));
@@ -108,6 +123,10 @@ export class Converge extends Construct {
     );
     // the scheduler's invoke role is a stack-level singleton of aws-scheduler-targets
     iam5(stack, `<${logicalId(this.tick.fn)}.Arn>:*`, "EventBridge Scheduler's role may invoke the tick function's versions (the LambdaInvoke target's default)");
-    ack(this.webhook, "AwsSolutions-SMG4", "The webhook secret is shared with GitHub's hook configuration; rotating it is a coordinated manual step (README: Deployment)");
+    ack(
+      this.webhook,
+      "AwsSolutions-SMG4",
+      "The webhook secret holds the secrets shared with each Git host's hook configuration; rotating one is a coordinated manual step with two accepted at once (README: Webhooks from every Git host)",
+    );
   }
 }

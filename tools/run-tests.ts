@@ -40,7 +40,8 @@ try {
     const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files], {
       cwd: root,
       // Node 20 is supported until the SDK's January 2027 cut-off; its notice is noise in test output
-      env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "1", ...process.env, ...bed.env },
+      // the events of the tests' reconciles go to the test bed's folder, not the checkout's .converge/
+      env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "1", ...process.env, ...bed.env, CONVERGE_EVENTS_LOG: join(bed.env.CONVERGE_TEST_WORK!, "events.log") },
       stdio: "inherit",
     });
     child.on("exit", (c, sig) => resolve(c ?? (sig ? 1 : 0)));

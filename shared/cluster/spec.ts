@@ -130,6 +130,21 @@ export const SourceSchema = z.object({
       values: z.string().optional(),
     })
     .optional(),
+  /**
+   * Where commit statuses go (shared/githost): `github` (the default for github.com; `apiUrl`
+   * for GitHub Enterprise, e.g. `https://ghe.example.com/api/v3`), `gitea` (`apiUrl` defaults to
+   * `<repo origin>/api/v1`), or `none`. Written with the source's Git token.
+   */
+  statuses: z
+    .object({
+      host: z.enum(["github", "gitea", "none"]),
+      apiUrl: z
+        .string()
+        .url()
+        .refine((u) => /^https?:\/\//.test(u), "apiUrl must be an http(s) URL")
+        .optional(),
+    })
+    .optional(),
 });
 
 /**

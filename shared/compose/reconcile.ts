@@ -15,7 +15,11 @@ import type { ClusterStore } from "../store/clusters.js";
 import type { EventStore } from "../store/events.js";
 import type { OperationStore } from "../store/operations.js";
 import type { SnapshotStore } from "../store/snapshots.js";
-import { clusterStore, eventStore, operationStore, resumeQueue, snapshotStore } from "./stores.js";
+import { clusterStore, dynamo, eventStore, operationStore, resumeQueue, snapshotStore } from "./stores.js";
+import { announceSettings, type AnnounceDeps } from "../events/announce.js";
+import { ConvergedMarkers } from "../events/converged.js";
+import { createCommitStatusPort } from "../githost/statuses.js";
+import { eventPublisher } from "../events/publisher.js";
 
 /** What a reconcile (and `converge diff` / `converge sync`) needs. */
 export interface ReconcileServices {
@@ -44,7 +48,23 @@ export function createReconcileServices(config: ConvergeConfig = loadConfig()): 
   };
 }
 
-/** The reconcile's dependencies out of the services; Git tokens come from `shared/secrets.ts`. */
+/**
+ * What the reconcile announces with (shared/events): the publisher the environment names, the
+ * branch's fleet from the cluster registry, the `Revision Converged` markers in the drift-events
+ * table, commit statuses on the Git host (sources with a status API and credentials), the
+ * settings of `announceSettings`.
+ */
+export function announceDeps(s: Pick<ReconcileServices, "config" | "clusters">, log?: ReconcileDeps["log"]): AnnounceDeps {
+  return {
+    publisher: eventPublisher(process.env, log),
+    fleet: s.clusters,
+    markers: new ConvergedMarkers(dynamo(s.config), s.config.tables.events, s.config.eventTtlDays),
+    statuses: createCommitStatusPort({ region: s.config.region }),
+    ...announceSettings(),
+  };
+}
+
+/** The reconcile's dependencies out of the services; Git tokens come from `shared/secrets.ts`; events as `announceDeps` makes them. */
 export function reconcileDeps(s: ReconcileServices, extra: Partial<ReconcileDeps> = {}): ReconcileDeps {
   const gitAuth: ReconcileDeps["gitAuth"] = async (source) =>
     source.credentials ? { username: source.credentials.username, password: await gitToken(source.credentials, s.config.region) } : undefined;
@@ -57,6 +77,7 @@ export function reconcileDeps(s: ReconcileServices, extra: Partial<ReconcileDeps
     git: s.git,
     connect: s.connect,
     gitAuth,
+    announce: announceDeps(s, extra.log),
     ...(resume ? { resume } : {}),
     ...extra,
   } as ReconcileDeps;

@@ -142,6 +142,17 @@ export function planOperation(input: Omit<SyncInput, "trigger">, op: Pick<Operat
   return { plan, guard };
 }
 
+/** What the sync stage uses. */
+export interface SyncStageDeps {
+  operations: OperationPort;
+  clusters: ClusterPort;
+  log: Log;
+  now: () => number;
+  waitMs?: number;
+  /** Told of each operation record once its start or its end is stored (phase Running, then a final phase): the reconcile announces them. */
+  onOperation?: (op: OperationRecord) => void;
+}
+
 /** How long a sync holds the cluster's lease at most (ms): longer than one reconcile (a Lambda runs 15 minutes at most). */
 export const LEASE_MS = 15 * 60_000;
 
@@ -150,7 +161,7 @@ export const LEASE_MS = 15 * 60_000;
  * while it runs, so a tick, a push and a CLI sync never sync one cluster together.
  * @throws ClusterUnreachableError / KubeApiError (cluster-wide failures: retried by the caller's policy), store errors.
  */
-export async function syncStage(deps: { operations: OperationPort; clusters: ClusterPort; log: Log; now: () => number; waitMs?: number }, api: ResourceApi, input: SyncInput): Promise<SyncOutcome> {
+export async function syncStage(deps: SyncStageDeps, api: ResourceApi, input: SyncInput): Promise<SyncOutcome> {
   const { rec } = input;
   if (rec.spec.syncPolicy !== "apply") return { synced: false, applied: 0, status: {} };
   // the running operation, also one whose cursor a concurrent status write lost (it restarts its plan: applies are idempotent)
@@ -166,6 +177,7 @@ export async function syncStage(deps: { operations: OperationPort; clusters: Clu
     let op: OperationRecord;
     try {
       op = await deps.operations.start({ cluster: rec.name, revision: input.revision, trigger: d.start, prune: input.manual?.prune ?? rec.spec.prune });
+      deps.onOperation?.(op);
     } catch (err) {
       if (err instanceof OperationInProgressError) return { synced: false, applied: 0, status: {}, message: err.message };
       throw err;
@@ -178,7 +190,7 @@ export async function syncStage(deps: { operations: OperationPort; clusters: Clu
 
 /** Runs (or resumes from `cursor`) operation `op` under the cluster's lease and records it; `status` is what the decision to start it changes. */
 async function runOperation(
-  deps: { operations: OperationPort; log: Log; now: () => number; waitMs?: number },
+  deps: Omit<SyncStageDeps, "clusters">,
   api: ResourceApi,
   input: SyncInput,
   op: OperationRecord,
@@ -199,7 +211,7 @@ async function runOperation(
   if (progress.phase === "Running") {
     return { synced: true, applied, status: { ...status, operation: { id: op.id, cursor: progress.cursor, ...(only ? { only } : {}) } }, resumeAt: deps.now() + 5_000 };
   }
-  await deps.operations.finish(op, progress.phase, message);
+  deps.onOperation?.(await deps.operations.finish(op, progress.phase, message));
   const automated = op.trigger.type === "push" || op.trigger.type === "tick" || op.trigger.type === "retry";
   const retry = { ...rec.status.retry, ...status.retry } as ClusterStatus["retry"];
   const done: Partial<ClusterStatus> =

@@ -41,7 +41,7 @@ export interface KubeBinaries {
 const stderrLog = (s: string) => void process.stderr.write(`${s}\n`);
 
 /** Runs a command, counting the lines it prints (Go's `-v` prints one per compiled package). */
-function runCounting(cmd: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }, onLine: () => void): Promise<void> {
+export function runCounting(cmd: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }, onLine: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
     let tail = "";
