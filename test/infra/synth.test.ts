@@ -96,10 +96,12 @@ test("the webhook has a Function URL, the tick a one-minute EventBridge Schedule
   template.resourceCountIs("AWS::SecretsManager::Secret", 1);
 });
 
-test("the reconcile function reads Git tokens only from secrets named converge/*", () => {
-  const statements = ofType("AWS::IAM::Policy").flatMap((p) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
-  const git = statements.filter((s) => s.Action === "secretsmanager:GetSecretValue" && JSON.stringify(s.Resource).includes(":secret:converge/*"));
-  assert.equal(git.length, 1);
+test("the reconcile and webhook functions read Git tokens only from secrets named converge/*", () => {
+  const policies = Object.values(template.findResources("AWS::IAM::Policy")) as {
+    Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } };
+  }[];
+  const readers = policies.filter((p) => p.Properties.PolicyDocument.Statement.some((s) => s.Action === "secretsmanager:GetSecretValue" && JSON.stringify(s.Resource).includes(":secret:converge/*")));
+  assert.deepEqual(readers.flatMap((p) => p.Properties.Roles.map((r) => r.Ref.replace(/ServiceRole.*$/, ""))).sort(), ["ConvergeReconcileFunction", "ConvergeWebhookFunction"]);
 });
 
 test("per-cluster alarms are Contributor Insights rule alarms, no per-cluster metric (details: test/infra/alarms.test.ts); every alarm notifies through the notify function", () => {
