@@ -11,12 +11,18 @@ import { hmacSha256Hex } from "../../shared/webhook/verify.js";
 
 const ZERO = "0".repeat(40);
 
-/** What a push changes: the repository URL as clusters register it, the full ref, old and new commit (`after` all zeros: deleted). */
+/**
+ * What a push changes: the repository URL as clusters register it, the full ref, old and new
+ * commit (`after` all zeros: deleted), and the files it changed when the payload should list
+ * them (else the rewritten payload lists none, so the receiver reads them from Git: the
+ * documented example's own lists name files of another repository).
+ */
 export interface PushSpec {
   repoUrl: string;
   ref: string;
   before: string;
   after: string;
+  changed?: string[];
 }
 
 /** A documented payload, navigated by the paths of its host's documented shape. */
@@ -79,6 +85,11 @@ const REWRITE: Record<HostName, (p: Json, s: PushSpec) => void> = {
 export function pushFor(host: HostName, s: PushSpec): Json {
   const p = fixture(host);
   REWRITE[host](p, s);
+  // the hosts that list files per commit (GitHub, GitLab, Gitea): the push's own files, or none
+  if (Array.isArray(p.commits)) {
+    p.commits = s.changed ? [{ ...p.commits[0], id: s.after, added: [], modified: s.changed, removed: [] }] : [];
+    for (const count of ["total_commits_count", "total_commits"]) if (count in p) p[count] = p.commits.length;
+  }
   return p;
 }
 
@@ -96,8 +107,8 @@ export interface SendOptions {
   rawBody?: string;
 }
 
-/** The headers `host` sends with `body`, its proof made from `o`. */
-export function headersFor(host: HostName, body: string, delivery: string, o: SendOptions): Record<string, string> {
+/** The headers `host` sends with `body` (text, or raw bytes that need not be UTF-8), its proof made from `o`. */
+export function headersFor(host: HostName, body: string | Buffer, delivery: string, o: SendOptions): Record<string, string> {
   const hex = () => hmacSha256Hex(o.secret, body);
   const withProof = (name: string, value: () => string): Record<string, string> => (o.proof === null ? {} : { [name]: o.proof ?? value() });
   const json = { "content-type": "application/json" };
