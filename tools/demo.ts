@@ -127,7 +127,8 @@ async function registerAndPush(c1: Cluster, c2: Cluster, reconcile: ReconcileHan
   const payload = structuredClone(examples.find((e) => e.name === "push")!.examples.find((p) => String(p.ref).startsWith("refs/heads/"))!) as Record<string, unknown> & {
     repository: Record<string, unknown>;
   };
-  Object.assign(payload, { ref: "refs/heads/master", before: parent, after: REAL_COMMIT });
+  // the example's commit list names another repository's files: none listed, the webhook reads the push's files from Git
+  Object.assign(payload, { ref: "refs/heads/master", before: parent, after: REAL_COMMIT, commits: [], head_commit: null });
   payload.repository = { ...payload.repository, full_name: "argoproj/argocd-example-apps", clone_url: bed.repoUrl, html_url: bed.repoUrl.replace(/\.git$/, "") };
   const body = JSON.stringify(payload);
   const res = await fetch(served.url, {
