@@ -116,11 +116,13 @@ export class Converge extends Construct {
     }
     iam5(this.reconcile, "arn:<AWS::Partition>:eks:*:<AWS::AccountId>:cluster/*", "EKS clusters are registered at run time (converge cluster add --eks); DescribeCluster only reads endpoint and CA");
     iam5(this.reconcile, "arn:<AWS::Partition>:iam::*:role/converge-*", "Cross-account EKS roles are registered at run time (--role-arn); only roles named converge-* whose trust policy allows it");
-    iam5(
-      this.reconcile,
-      "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:converge/*",
-      "Git tokens of private repositories are registered at run time (--git-token-secret), only secrets named converge/*",
-    );
+    for (const fn of [this.reconcile, this.webhook]) {
+      iam5(
+        fn,
+        "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:converge/*",
+        "Git tokens of private repositories are registered at run time (--git-token-secret), only secrets named converge/*; the webhook reads them to compare a push's commits when its payload lists no files",
+      );
+    }
     // the scheduler's invoke role is a stack-level singleton of aws-scheduler-targets
     iam5(stack, `<${logicalId(this.tick.fn)}.Arn>:*`, "EventBridge Scheduler's role may invoke the tick function's versions (the LambdaInvoke target's default)");
     ack(

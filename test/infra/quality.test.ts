@@ -43,8 +43,12 @@ test("cdk-nag AwsSolutions: no unacknowledged finding", () => {
   } catch (err) {
     const report = join(dir, "validation-report.json");
     const findings = existsSync(report)
-      ? (JSON.parse(readFileSync(report, "utf8")) as { pluginReports: { violations: { ruleName: string; violatingResources: { resourceLogicalId: string }[] }[] }[] }).pluginReports.flatMap((p) =>
-          p.violations.map((v) => `${v.ruleName} on ${v.violatingResources.map((r) => r.resourceLogicalId).join(", ")}`),
+      ? (
+          JSON.parse(readFileSync(report, "utf8")) as {
+            pluginReports: { violations: { ruleName: string; violatingResources?: { resourceLogicalId: string }[]; violatingConstructs?: { constructPath: string }[] }[] }[];
+          }
+        ).pluginReports.flatMap((p) =>
+          p.violations.map((v) => `${v.ruleName} on ${[...(v.violatingResources ?? []).map((r) => r.resourceLogicalId), ...(v.violatingConstructs ?? []).map((c) => c.constructPath)].join(", ")}`),
         )
       : [(err as Error).message];
     assert.fail(`unacknowledged cdk-nag findings:\n${findings.join("\n")}`);
