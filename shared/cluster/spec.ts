@@ -4,7 +4,7 @@
  * API, the store) so bad input fails before anything is written.
  */
 import * as z from "zod";
-import { normalizeRepoUrl } from "../git/url.js";
+import { normalizeRepoUrl, refusedUrl } from "../git/url.js";
 import { IgnoreRuleSchema } from "./ignore-rule.js";
 
 /** Shortest reconcile interval accepted: 30 s (a tick every minute checks due clusters). */
@@ -68,16 +68,30 @@ export const LabelsSchema = z.record(z.string(), z.string()).superRefine((labels
   }
 });
 
+/**
+ * Refuses a URL at a link-local, metadata or unspecified address (`refusedUrl`): Converge
+ * would send its Git token or cluster credentials there, and read what answers.
+ */
+function notMetadata(what: string) {
+  return (url: string, ctx: z.RefinementCtx) => {
+    const why = refusedUrl(url);
+    if (why) ctx.addIssue({ code: "custom", message: `${what} ${url} refused: ${why}` });
+  };
+}
+
 /** The Git source of a cluster's desired state (a plain YAML/JSON directory for now). */
 export const SourceSchema = z.object({
-  repoUrl: z.string().refine((u) => {
-    try {
-      normalizeRepoUrl(u);
-      return true;
-    } catch {
-      return false;
-    }
-  }, "invalid repository URL (expected https://host/org/repo(.git), ssh://... or git@host:org/repo)"),
+  repoUrl: z
+    .string()
+    .refine((u) => {
+      try {
+        normalizeRepoUrl(u);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "invalid repository URL (expected https://host/org/repo(.git), ssh://... or git@host:org/repo)")
+    .superRefine(notMetadata("repository URL")),
   branch: z
     .string()
     .min(1)
@@ -142,6 +156,7 @@ export const SourceSchema = z.object({
         .string()
         .url()
         .refine((u) => /^https?:\/\//.test(u), "apiUrl must be an http(s) URL")
+        .superRefine(notMetadata("apiUrl"))
         .optional(),
     })
     .optional(),
@@ -162,7 +177,8 @@ export const AccessSchema = z.discriminatedUnion("type", [
     server: z
       .string()
       .url()
-      .refine((u) => u.startsWith("https://") || u.startsWith("http://"), "server must be an http(s) URL"),
+      .refine((u) => u.startsWith("https://") || u.startsWith("http://"), "server must be an http(s) URL")
+      .superRefine(notMetadata("server")),
     caFile: z.string().min(1).optional(),
     tokenEnv: z
       .string()

@@ -273,7 +273,8 @@ export class GitSource {
    * read under it and are skipped with a warning elsewhere (Kustomize reads the whole
    * repository for its bases, but only what the source reaches should fail it).
    * @throws SourceError when `path` does not exist at that revision, a file under `strictUnder`
-   *   exceeds MAX_FILE_BYTES, or a link under it points outside the repository.
+   *   exceeds MAX_FILE_BYTES, or a link under it points outside the repository or starts a
+   *   chain of links that loops (`a -> b -> a`, a link to itself: see refuseLinkLoop).
    */
   async readFiles(url: string, revision: string, path: string, opts: { strictUnder?: string } = {}): Promise<{ files: SourceFile[]; warnings: string[] }> {
     return this.exclusive(this.gitdir(url), () => this.readFilesUnlocked(url, revision, path, opts.strictUnder ?? path));
@@ -284,6 +285,7 @@ export class GitSource {
     const strict = (p: string) => !strictUnder || p === strictUnder || p.startsWith(`${strictUnder}/`);
     const files: SourceFile[] = [];
     const warnings: string[] = [];
+    const links = new Map<string, string>();
     const cache = {};
     const walk = async (dir: string): Promise<void> => {
       let tree: Awaited<ReturnType<typeof git.readTree>>;
@@ -302,6 +304,7 @@ export class GitSource {
           const target = Buffer.from(blob).toString("utf8");
           const resolved = posix.normalize(posix.join(posix.dirname(p), target));
           if ((target.startsWith("/") || resolved === ".." || resolved.startsWith("../")) && strict(p)) throw new SourceError(`${p}: symbolic link to ${target} leaves the repository`, p);
+          links.set(p, resolved);
           warnings.push(`${p}: symbolic link to ${target} skipped`);
         } else {
           const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
@@ -315,7 +318,26 @@ export class GitSource {
       }
     };
     await walk(path);
+    for (const p of [...links.keys()].sort()) if (strict(p)) refuseLinkLoop(p, links);
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return { files, warnings };
+  }
+}
+
+/** Most links followed in a chain, as Linux's path resolution allows (MAXSYMLINKS, path_resolution(7)). */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * Follows the chain of links from `start` through `links` (link path → the repository path it
+ * names, both `/`-separated).
+ * @throws SourceError when the chain comes back to a link already seen, or is longer than
+ *   MAX_LINK_HOPS (the ELOOP the kernel reports, which fails Argo CD's read of the file).
+ */
+function refuseLinkLoop(start: string, links: Map<string, string>): void {
+  const chain = [start];
+  for (let next = links.get(start); next !== undefined; next = links.get(next)) {
+    const looped = chain.includes(next);
+    chain.push(next);
+    if (looped || chain.length > MAX_LINK_HOPS) throw new SourceError(`${start}: symbolic link loop: ${chain.join(" -> ")}`, start);
   }
 }

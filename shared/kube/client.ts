@@ -113,13 +113,19 @@ export class KubeClient {
 
   /**
    * Sends one request. `body` is JSON-encoded unless a string.
-   * @throws KubeApiError on a non-2xx answer; ClusterUnreachableError on a network/TLS failure or timeout.
+   * @throws KubeApiError on a non-2xx answer; ClusterUnreachableError on a network/TLS failure, a timeout or credentials
+   *   client-node cannot apply (e.g. an http:// server without `insecureSkipTlsVerify`).
    */
   async request<T>(method: string, path: string, opts: { body?: unknown; contentType?: string; query?: Record<string, string | undefined> } = {}): Promise<T> {
     const url = new URL(path, this.server);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const reqOpts: https.RequestOptions = { method, headers: { Accept: "application/json" } };
-    await this.kc.applyToHTTPSOptions(reqOpts);
+    try {
+      await this.kc.applyToHTTPSOptions(reqOpts);
+    } catch (err) {
+      // the access cannot be used (plain http without insecureSkipTlsVerify, a failing exec plugin, unreadable TLS files): a retry cannot fix it
+      throw new ClusterUnreachableError(`cannot use the access to ${this.server.origin}: ${(err as Error).message}`);
+    }
     const isHttps = url.protocol === "https:";
     this.agent ??= pooledAgent(this.server.origin, reqOpts, isHttps);
     const payload = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);

@@ -11,8 +11,8 @@
  * Failure policy (design brief, "Bad input gets a clear error and loses nothing"):
  * - the desired state cannot be computed (bad YAML, missing path, oversized file): status
  *   `Error` with file and line, last good snapshot kept, no throw (a retry cannot fix it);
- * - the cluster API cannot be reached: status `Unknown` with the cause, no throw (the next
- *   tick retries);
+ * - the cluster API cannot be reached, refuses the credentials or answers 5xx: status
+ *   `Unknown` with the cause, no throw (the next tick retries);
  * - Git or DynamoDB failures throw, so SQS redelivers the task (its events are keyed
  *   deterministically, so a redelivery cannot double them).
  */
@@ -197,6 +197,8 @@ function stageFailure(err: unknown): StageFailure | undefined {
   if (err instanceof SourceError) return new StageFailure("Error", err.message, err.file !== undefined ? { file: err.file, line: 0 } : undefined);
   if (err instanceof ClusterUnreachableError) return new StageFailure("Unknown", err.message);
   if (err instanceof KubeApiError && (err.code === 401 || err.code === 403)) return new StageFailure("Unknown", `cluster API denied access: ${err.message}`);
+  // an API server answering 5xx is unavailable like an unreachable one: Unknown, retried by the next tick, not a redelivery loop into the DLQ
+  if (err instanceof KubeApiError && err.code >= 500) return new StageFailure("Unknown", `cluster API unavailable: ${err.message}`);
   if (err instanceof KubeApiError && err.code === 422) return new StageFailure("Error", `apply rejected: ${err.message}`);
   return undefined;
 }

@@ -97,8 +97,12 @@ function notAnObject(item: unknown): string | undefined {
   return missing.length > 0 ? `not a Kubernetes object (no ${missing.join(", ")})` : undefined;
 }
 
-/** The first line of a yaml error message, without the " at line L, column C:" that prettyErrors adds. */
+/**
+ * The first line of a yaml error message, without the " at line L, column C:" that prettyErrors
+ * adds; a stack exhausted by absurd nesting (some thousand levels of maps or lists) said as such.
+ */
 function reasonOf(message: string): string {
+  if (message.includes("Maximum call stack size exceeded")) return "nested too deeply to read (the parser's stack is exhausted at this depth)";
   return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
 }
 
@@ -202,7 +206,6 @@ function decode(file: SourceFile, doc: Document.Parsed, line: number, lineOf: (o
       const pos = lineOf(err.offset);
       throw new RenderError(file.path, pos.line, err.message, pos.col);
     }
-    // a stack overflow on absurd nesting
-    throw new RenderError(file.path, line, (err as Error).message);
+    throw new RenderError(file.path, line, reasonOf((err as Error).message));
   }
 }

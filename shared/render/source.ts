@@ -33,6 +33,15 @@ function limitObjects<T extends RenderResult>(r: T, file: string): T {
   return r;
 }
 
+/** Longest tool message kept in a RenderError, characters: a Helm template that includes itself writes ~100 KB. */
+const MAX_TOOL_MESSAGE = 1000;
+
+/** `msg` when short, else its start and its end (where Go tools put the root cause) around ` … `. */
+function elide(msg: string): string {
+  const half = Math.floor((MAX_TOOL_MESSAGE - 3) / 2);
+  return msg.length <= MAX_TOOL_MESSAGE ? msg : `${msg.slice(0, half)} … ${msg.slice(-half)}`;
+}
+
 /** Source types. */
 export type SourceType = "directory" | "kustomize" | "helm";
 
@@ -196,7 +205,7 @@ export async function renderSource(
         .split("\n")
         .slice(0, 3)
         .join(" ");
-      throw new RenderError(anchor, 1, `${type} failed: ${msg}`);
+      throw new RenderError(anchor, 1, `${type} failed: ${elide(msg)}`);
     }
     const rendered = limitObjects(renderDirectory([{ path: /\.ya?ml$/.test(anchor) ? anchor : `${anchor}.yaml`, content: stdout }], { path: "" }), anchor);
     return { ...rendered, type, inputs };

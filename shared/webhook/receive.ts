@@ -13,7 +13,8 @@
  *    constant time (401 when missing or wrong; see `hosts/*.ts`);
  * 4. JSON parse and the host's payload shape (400); pings answer 200, other events, tag pushes
  *    and branch deletions 202 "ignored";
- * 5. the host's delivery id claimed with a conditional write (a replay answers 200, enqueues 0);
+ * 5. the host's delivery id claimed with a conditional write (a replay answers 200, enqueues 0;
+ *    400 when the id, a repository URL or the branch cannot fit a DynamoDB key);
  * 6. per pushed branch, the clusters tracking the repository and branch that the push
  *    concerns (`fanOut`: the `byRepoWithInputs` index gives each cluster's render inputs,
  *    `./concerned.ts` matches them against the changed files — from the payload, else from Git
@@ -40,6 +41,14 @@ import type { WebhookSecrets } from "./secrets.js";
 
 /** Default body cap: 2 MiB. GitHub caps payloads at 25 MB; a push of a normal size is far smaller. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+/**
+ * DynamoDB's limit on a partition key value, bytes
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-partition-sort-keys).
+ * The delivery claim is keyed by the delivery id and the tracking index by repository URL and
+ * branch: a push naming a longer one cannot be claimed, and no cluster can track it.
+ */
+export const MAX_KEY_BYTES = 2048;
 
 /** The hosts in the order they are recognised: the first whose headers match handles the delivery. */
 export const HOSTS: readonly GitHost[] = [gitea, github, gitlab, bitbucketCloud, bitbucketServer, azureDevops];
@@ -109,11 +118,18 @@ function ignoredReason(pushes: Push[]): string {
   return `ref ${p.ref} is not a branch`;
 }
 
+/** Whether the delivery id (with its host prefix) or a repository URL form with the branch would not fit a DynamoDB key. */
+function overKeyLimit(p: Push): boolean {
+  const bytes = (s: string) => Buffer.byteLength(s, "utf8");
+  return bytes(`${p.host}:${p.deliveryId}`) >= MAX_KEY_BYTES || p.repoUrls.some((u) => bytes(`${u}#${p.branch}`) >= MAX_KEY_BYTES);
+}
+
 /** Claims the delivery and fans each pushed branch out; releases the claim if enqueueing fails. */
 async function enqueuePushes(host: HostName, pushes: Push[], deps: WebhookDeps): Promise<WebhookResponse> {
   const branches = pushes.filter((p) => p.branch !== undefined && !p.deleted);
   if (!branches.length) return { statusCode: 202, body: { host, ignored: ignoredReason(pushes), enqueued: 0 } };
   if (branches.some((p) => !COMMIT_SHA.test(p.after))) return { statusCode: 400, body: { host, error: "push payload 'after' is not a commit SHA" } };
+  if (branches.some(overKeyLimit)) return { statusCode: 400, body: { host, error: `push delivery id, repository URL or branch over the ${MAX_KEY_BYTES}-byte key limit` } };
   const first = branches[0]!;
   const delivery = first.deliveryId;
   // GitHub's ids are claimed bare, as before other hosts were accepted; others carry their host

@@ -40,10 +40,18 @@ before(async () => {
   w("h-values/cm.yaml", cm("c"));
   w("h-values/values.yaml", "replicaCount: 2\nimage: {repository: nginx}\n");
   cpSync(join(repo.work, "kustomize-guestbook"), join(repo.work, "h-slow"), { recursive: true });
+  w("h-loop/cm.yaml", cm("d"));
+  symlinkSync("b.yaml", join(repo.work, "h-loop", "a.yaml"));
+  symlinkSync("a.yaml", join(repo.work, "h-loop", "b.yaml"));
+  w("h-self/cm.yaml", cm("e"));
+  symlinkSync("self.yaml", join(repo.work, "h-self", "self.yaml"));
+  w("h-deep/deep.yaml", `${cm("deep")}extra: ${"[".repeat(10_000)}x${"]".repeat(10_000)}\n`);
+  w("h-helmloop/Chart.yaml", "apiVersion: v2\nname: helmloop\nversion: 0.1.0\n");
+  w("h-helmloop/templates/loop.yaml", '{{- define "loop" -}}{{ include "loop" . }}{{- end -}}\n{{ include "loop" . }}\n');
   repo.git("add", "-A");
   repo.git("commit", "-q", "-m", "bad sources");
   head = repo.push();
-  for (const path of ["guestbook", "h-symlink", "h-inlink", "h-huge", "h-many", "h-bomb", "h-dup", "h-values", "h-slow"]) {
+  for (const path of ["guestbook", "h-symlink", "h-inlink", "h-huge", "h-many", "h-bomb", "h-dup", "h-values", "h-slow", "h-loop", "h-self", "h-deep", "h-helmloop"]) {
     await iso.services.clusters.add({
       name: path,
       source: { repoUrl: repo.url, branch: "master", path },
@@ -109,4 +117,20 @@ test("a path with .. or an absolute path is refused at registration", async () =
     );
   }
   assert.equal(await iso.services.clusters.get("bad-path"), undefined);
+});
+
+test("link loops, absurd nesting and a self-including Helm template are Error with a bounded message naming the cause", async () => {
+  const names = ["h-loop", "h-self", "h-deep", "h-helmloop"];
+  const out = Object.fromEntries((await Promise.all(names.map(reconcile))).map((o) => [o!.cluster, o!.status]));
+  const expect: Record<string, RegExp> = {
+    "h-loop": /^h-loop\/a\.yaml: symbolic link loop: h-loop\/a\.yaml -> h-loop\/b\.yaml -> h-loop\/a\.yaml$/,
+    "h-self": /^h-self\/self\.yaml: symbolic link loop: h-self\/self\.yaml -> h-self\/self\.yaml$/,
+    "h-deep": /^h-deep\/deep\.yaml:5:\d+: nested too deeply to read/,
+    "h-helmloop": /^h-helmloop\/Chart\.yaml:1: helm failed: Error: template: .* … .*nested reference name: loop/,
+  };
+  for (const [name, re] of Object.entries(expect)) {
+    assert.equal(out[name]!.sync, "Error", name);
+    assert.match(out[name]!.message!, re, name);
+    assert.ok(out[name]!.message!.length <= 1200, `${name}: message of ${out[name]!.message!.length} characters`);
+  }
 });
