@@ -17,14 +17,12 @@
 import { randomUUID } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { loadConfig } from "../../shared/config.js";
-import { sqsClient, type ReconcileTask } from "../../shared/queue/tasks.js";
+import type { ReconcileTask } from "../../shared/queue/tasks.js";
 import { HOST_NAMES, type HostName } from "../../shared/webhook/host.js";
 import { DEFAULT_MAX_BODY_BYTES } from "../../shared/webhook/receive.js";
 import { localContext } from "../../tools/local/lambda.js";
-import { isolated, stackEnv, type Isolated } from "../../test/support/stack.js";
+import { isolated, stackEnv, type Isolated, drainTasks } from "../../test/support/stack.js";
 import { headersFor, pushFor, type PushSpec, type SendOptions } from "../../test/support/webhooks.js";
 import type { ChaosCheck, ChaosResult } from "./check.js";
 
@@ -269,19 +267,6 @@ async function registerClusters(iso: Isolated): Promise<void> {
   }
 }
 
-/** Receives and deletes every message on the queue; returns their tasks. */
-async function drainQueue(iso: Isolated): Promise<ReconcileTask[]> {
-  const sqs = sqsClient(loadConfig(iso.env));
-  const tasks: ReconcileTask[] = [];
-  for (;;) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: iso.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-    const messages = out.Messages ?? [];
-    if (!messages.length) return tasks;
-    tasks.push(...messages.map((m) => JSON.parse(m.Body!) as ReconcileTask));
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: iso.queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-  }
-}
-
 /** A full garbage collection (V8's `gc`, exposed at run time), so heap figures compare live data. */
 function fullGc(): void {
   setFlagsFromString("--expose-gc");
@@ -417,7 +402,7 @@ export const hostileWebhooks: ChaosCheck = {
       },
     };
     await sendAll(handler, tracked, t, log);
-    const tasks = await drainQueue(iso);
+    const tasks = await drainTasks(iso);
     big.clear();
     fullGc();
     const after = process.memoryUsage();

@@ -9,14 +9,11 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { loadConfig } from "../../shared/config.js";
-import { sqsClient, type ReconcileTask } from "../../shared/queue/tasks.js";
 import { HOST_NAMES, type HostName } from "../../shared/webhook/host.js";
 import { HOSTS, receiveDelivery } from "../../shared/webhook/receive.js";
 import { parseWebhookSecrets } from "../../shared/webhook/secrets.js";
 import { serveFunctionUrl } from "../../tools/local/lambda.js";
-import { isolated, stackEnv, type Isolated } from "../support/stack.js";
+import { isolated, stackEnv, type Isolated, drainTasks } from "../support/stack.js";
 import { fixture, pushFor, sendAs, type PushSpec } from "../support/webhooks.js";
 
 const ZERO = "0".repeat(40);
@@ -68,19 +65,6 @@ function branchPush(host: HostName, branch = "main"): PushSpec {
   return { repoUrl: repoOf(host), ref: `refs/heads/${branch}`, ...commits() };
 }
 
-/** Receives and deletes every message on the queue; returns their tasks. */
-async function drainQueue(): Promise<ReconcileTask[]> {
-  const sqs = sqsClient(loadConfig(iso.env));
-  const tasks: ReconcileTask[] = [];
-  for (;;) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: iso.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-    const messages = out.Messages ?? [];
-    if (!messages.length) return tasks;
-    tasks.push(...messages.map((m) => JSON.parse(m.Body!) as ReconcileTask));
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: iso.queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-  }
-}
-
 test("each host's documented push payload reads as one branch push with its repository's URLs", () => {
   const expected: Record<HostName, { branch: string; after: string; url: string; changed?: string[] }> = {
     github: { branch: "master", after: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", url: "https://github.com/Codertocat/Hello-World.git", changed: ["README.md"] },
@@ -118,7 +102,7 @@ test("each host's documented push payload reads as one branch push with its repo
 
 for (const host of HOST_NAMES) {
   test(`${host}: a push enqueues exactly the clusters tracking its repository and branch`, async () => {
-    await drainQueue();
+    await drainTasks(iso);
     const spec = branchPush(host);
     const r = await sendAs(url, host, pushFor(host, spec), { secret: secretOf(host, "current") });
     assert.equal(r.status, 202, JSON.stringify(r.body));
@@ -126,7 +110,7 @@ for (const host of HOST_NAMES) {
     assert.equal(r.body.branch, "main");
     assert.equal(r.body.revision, spec.after);
     assert.deepEqual(r.body.clusters, [`${host}-a`, `${host}-b`]);
-    const tasks = await drainQueue();
+    const tasks = await drainTasks(iso);
     assert.deepEqual(tasks.map((t) => t.cluster).sort(), [`${host}-a`, `${host}-b`]);
     for (const t of tasks) assert.equal(t.revision, spec.after);
     assert.ok(tasks.every((t) => t.reason === "push" && t.deliveryId === r.delivery));
@@ -140,28 +124,28 @@ for (const host of HOST_NAMES) {
     const missing = await sendAs(url, host, payload, { secret: secretOf(host, "current"), proof: null });
     assert.equal(missing.status, 401);
     assert.match(String(missing.body.error), /missing/);
-    assert.deepEqual(await drainQueue(), []);
+    assert.deepEqual(await drainTasks(iso), []);
   });
 
   test(`${host}: during a rotation the previous secret is accepted, a retired one is 401`, async () => {
     const prev = await sendAs(url, host, pushFor(host, branchPush(host)), { secret: secretOf(host, "previous") });
     assert.equal(prev.status, 202, JSON.stringify(prev.body));
-    assert.equal((await drainQueue()).length, 2);
+    assert.equal((await drainTasks(iso)).length, 2);
     const retired = await sendAs(url, host, pushFor(host, branchPush(host)), { secret: secretOf(host, "retired") });
     assert.equal(retired.status, 401);
-    assert.deepEqual(await drainQueue(), []);
+    assert.deepEqual(await drainTasks(iso), []);
   });
 
   test(`${host}: a replayed delivery is 200 and enqueues nothing more`, async () => {
     const payload = pushFor(host, branchPush(host));
     const first = await sendAs(url, host, payload, { secret: secretOf(host, "current") });
     assert.equal(first.status, 202);
-    assert.equal((await drainQueue()).length, 2);
+    assert.equal((await drainTasks(iso)).length, 2);
     const replay = await sendAs(url, host, payload, { secret: secretOf(host, "current"), delivery: first.delivery });
     assert.equal(replay.status, 200);
     assert.equal(replay.body.duplicate, true);
     assert.equal(replay.body.enqueued, 0);
-    assert.deepEqual(await drainQueue(), []);
+    assert.deepEqual(await drainTasks(iso), []);
   });
 
   test(`${host}: a body over the cap is 413 before it is parsed or its proof checked`, async () => {
@@ -182,7 +166,7 @@ for (const host of HOST_NAMES) {
     const del = await sendAs(url, host, pushFor(host, { repoUrl: repoOf(host), ref: "refs/heads/main", before: b, after: ZERO }), { secret: secretOf(host, "current") });
     assert.equal(del.status, 202, JSON.stringify(del.body));
     assert.match(String(del.body.ignored), /deleted/);
-    assert.deepEqual(await drainQueue(), []);
+    assert.deepEqual(await drainTasks(iso), []);
   });
 }
 
@@ -193,7 +177,7 @@ test("a push to a branch no cluster tracks is 202 with nothing enqueued; the dev
   const dev = await sendAs(url, "bitbucket-server", pushFor("bitbucket-server", branchPush("bitbucket-server", "dev")), { secret: secretOf("bitbucket-server", "current") });
   assert.deepEqual(dev.body.clusters, ["bitbucket-server-dev"]);
   assert.deepEqual(
-    (await drainQueue()).map((t) => t.cluster),
+    (await drainTasks(iso)).map((t) => t.cluster),
     ["bitbucket-server-dev"],
   );
 });
@@ -219,7 +203,7 @@ test("a host with no secret configured is refused with 401 and the reason", asyn
   );
   assert.equal(r.statusCode, 401);
   assert.equal(r.body.error, "no webhook secret is configured for gitlab");
-  assert.deepEqual(await drainQueue(), []);
+  assert.deepEqual(await drainTasks(iso), []);
 });
 
 test("the webhook secret: a plain string is the GitHub secret, JSON lists secrets per host, unknown keys are refused", () => {

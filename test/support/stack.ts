@@ -7,10 +7,10 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { GetQueueAttributesCommand, PurgeQueueCommand } from "@aws-sdk/client-sqs";
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { loadConfig } from "../../shared/config.js";
 import { createServices, type Services } from "../../shared/services.js";
-import { sqsClient } from "../../shared/queue/tasks.js";
+import { type ReconcileTask, sqsClient } from "../../shared/queue/tasks.js";
 import { createTables } from "../../tools/testbed/tables.js";
 import { createQueue } from "../../tools/testbed/elasticmq.js";
 
@@ -133,5 +133,18 @@ export async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: 
     return { result: await fn(), lines };
   } finally {
     process.stdout.write = original;
+  }
+}
+
+/** Receives and deletes every message on `iso`'s FIFO queue; returns their tasks. */
+export async function drainTasks(iso: Pick<Isolated, "env" | "queueUrl">): Promise<ReconcileTask[]> {
+  const sqs = sqsClient(loadConfig(iso.env));
+  const tasks: ReconcileTask[] = [];
+  for (;;) {
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: iso.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const messages = out.Messages ?? [];
+    if (!messages.length) return tasks;
+    tasks.push(...messages.map((m) => JSON.parse(m.Body!) as ReconcileTask));
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: iso.queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
   }
 }
