@@ -11,6 +11,7 @@
  */
 import { type AlarmThresholds, type DueCluster, isFailed, minutesSince, staleness } from "../metrics/signals.js";
 import type { ClusterStatus } from "../cluster/status.js";
+import { clusterPageUrl } from "../events/schema.js";
 
 /** The per-cluster alarms. */
 export type ClusterAlarmKind = "diverged" | "failing" | "stale";
@@ -104,7 +105,7 @@ export const RESOURCES_SHOWN = 5;
 
 /** Where to look at a cluster: the CLI commands, and its page when the web view's address is known. */
 export function lookHint(name: string, uiUrl?: string): string {
-  const page = uiUrl ? ` · ${uiUrl.replace(/\/+$/, "")}/#/clusters/${encodeURIComponent(name)}` : " · converge ui";
+  const page = uiUrl ? ` · ${clusterPageUrl(uiUrl, name)}` : " · converge ui";
   return `look: converge diff --cluster ${name} · converge drift history --cluster ${name}${page}`;
 }
 
