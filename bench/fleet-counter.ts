@@ -76,17 +76,16 @@ type Capacity = { CapacityUnits?: number; Table?: { CapacityUnits?: number }; Gl
 
 /**
  * Registers the counters (call before anything creates an AWS client or sends a request).
- * `hosts` classifies HTTP requests by `host:port`: the Kubernetes API servers and the Git server.
+ * `hosts` classifies HTTP requests by `host:port`: the Kubernetes API servers and the Git server
+ * (read at each request: hosts added later count from then on).
  * @returns a function giving a copy of the counts so far.
  */
 export function installCounters(hosts: { kube: string[]; git: string[] }): () => Counts {
   const c = zero();
-  const kube = new Set(hosts.kube);
-  const git = new Set(hosts.git);
   subscribe("http.client.request.start", (msg) => {
     const host = String((msg as { request: ClientRequest }).request.getHeader("host") ?? "");
-    if (kube.has(host)) c.kube++;
-    else if (git.has(host)) c.git++;
+    if (hosts.kube.includes(host)) c.kube++;
+    else if (hosts.git.includes(host)) c.git++;
   });
   const add = (r: Record<string, number>, k: string, n: number) => {
     r[k] = (r[k] ?? 0) + n;

@@ -13,7 +13,8 @@
  *     cleared; steady state: one interval later, by cadence), and a real signed GitHub push
  *     payload through the webhook handler fanning out to all of them; with DynamoDB requests by
  *     operation, read/write request units and SQS requests.
- * (b) Per reconcile: `--reconciles` detect-only clusters on the two kube-apiservers (one shared
+ * (b) Per reconcile: `--reconciles` detect-only clusters on two kube-apiservers (started after
+ *     (a), so the scale figures do not share the cores with simulated clusters; one shared
  *     namespace per API server holding the guestbook app), reconciled by the real reconcile
  *     handler in a child process (`bench/fleet-worker.ts`) in batches of 10 as Lambda's SQS
  *     event source delivers them: a first round (render, snapshot), an unchanged round, and two
@@ -38,6 +39,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { installCounters, minus, total, type Counts } from "./fleet-counter.js";
 import type { BatchReport, WorkerMessage } from "./fleet-worker.js";
 import { startTestbed } from "../tools/testbed/index.js";
+import { startClusters, type ClusterHandle } from "../tools/testbed/kube.js";
 import { createTables } from "../tools/testbed/tables.js";
 import { createQueue } from "../tools/testbed/elasticmq.js";
 import { ALARM_COST, alarmMonthlyCost } from "../shared/metrics/cost.js";
@@ -210,13 +212,15 @@ const pct = (xs: number[], p: number) => {
 };
 
 // ---------------------------------------------------------------------------------------------
-log(`starting the test bed (DynamoDB Local, ElasticMQ, the Git server, 2 kube-apiservers); ${fmt(FLEET)} clusters, ${fmt(RECONCILES)} per reconcile round`);
-const bed = await startTestbed({ clusters: 2, prefix: "fleet", log: (s) => log(`testbed: ${s}`) });
+log(`starting the test bed (DynamoDB Local, ElasticMQ, the Git server; the 2 kube-apiservers after the scale measurements); ${fmt(FLEET)} clusters, ${fmt(RECONCILES)} per reconcile round`);
+const bed = await startTestbed({ clusters: 0, prefix: "fleet", log: (s) => log(`testbed: ${s}`) });
+/** The kube-apiservers of (b), started once (a) is measured: the control plane's fan-out does not share the 2 cores with simulated clusters it never calls. */
+let kube: ClusterHandle[] = [];
 const work = mkdtempSync(join(tmpdir(), "converge-fleet-"));
 const plainSqs = new SQSClient({ region: "us-east-1", endpoint: bed.env.CONVERGE_SQS_ENDPOINT, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
 const worker = { proc: undefined as ReturnType<typeof spawn> | undefined };
 try {
-  const hosts = { kube: bed.clusters.map((c) => apiHost(c.kubeconfig, c.context)), git: [new URL(bed.env.CONVERGE_TEST_GIT_BASE!).host] };
+  const hosts = { kube: [] as string[], git: [new URL(bed.env.CONVERGE_TEST_GIT_BASE!).host] };
   const counts = installCounters(hosts);
   Object.assign(process.env, bed.env, { CONVERGE_WEBHOOK_SECRET: SECRET });
   const { createServices } = await import("../shared/services.js");
@@ -225,8 +229,12 @@ try {
   const { documentClient } = await import("../shared/store/client.js");
   const { serveFunctionUrl } = await import("../tools/local/lambda.js");
   const { deliver, pushPayload } = await import("../test/support/github.js");
-  const kubectl = (i: number, ...a: string[]) => execFileSync(bed.kubectl, ["--kubeconfig", bed.clusters[i]!.kubeconfig, "--context", bed.clusters[i]!.context, ...a], { encoding: "utf8" });
-  const access = (i: number) => ({ type: "kubeconfig" as const, kubeconfig: bed.clusters[i % 2]!.kubeconfig, context: bed.clusters[i % 2]!.context });
+  const kubectl = (i: number, ...a: string[]) => execFileSync(bed.kubectl, ["--kubeconfig", kube[i]!.kubeconfig, "--context", kube[i]!.context, ...a], { encoding: "utf8" });
+  // (a)'s clusters are never reconciled: their access names a kubeconfig the API servers of (b) do not need
+  const access = (i: number) =>
+    kube.length
+      ? { type: "kubeconfig" as const, kubeconfig: kube[i % 2]!.kubeconfig, context: kube[i % 2]!.context }
+      : { type: "kubeconfig" as const, kubeconfig: join(work, "scale.kubeconfig"), context: "scale" };
   const spec = (name: string, i: number, extra: Record<string, unknown> = {}) => ({
     name,
     source: { repoUrl: bed.repoUrl, branch: "master", path: "guestbook" },
@@ -350,7 +358,9 @@ try {
   log(`push: HTTP ${push.status}, ${fmt(push.enqueued)} enqueued in ${fmt(push.ms)} ms; queue depth ${fmt(depth3)}`);
 
   // ---------------------------------------------------------------------------------------------
-  // (b) reconciles, in their own tables and queue
+  // (b) reconciles, in their own tables and queue, on two kube-apiservers started now
+  kube = await startClusters(["fleet-1", "fleet-2"], { log: (s) => log(`testbed: ${s}`) });
+  hosts.kube.push(...kube.map((c) => apiHost(c.kubeconfig, c.context)));
   const envB: NodeJS.ProcessEnv = { ...process.env, CONVERGE_TABLE_PREFIX: "fleetb-", CONVERGE_WORK_DIR: join(work, "reconcile") };
   const qB = await createQueue(bed.env.CONVERGE_SQS_ENDPOINT!, "fleetb");
   Object.assign(envB, { CONVERGE_QUEUE_URL: qB.queueUrl, CONVERGE_RESUME_QUEUE_URL: qB.resumeUrl });
@@ -633,6 +643,7 @@ try {
 } finally {
   worker.proc?.kill();
   plainSqs.destroy();
+  await Promise.allSettled(kube.map((c) => c.stop()));
   await bed.stop();
   rmSync(work, { recursive: true, force: true });
   rmSync(join(root, "node_modules", ".cache", "converge-fleet"), { recursive: true, force: true });
