@@ -13,14 +13,8 @@
  */
 import { join } from "node:path";
 import { startTestbed } from "../../tools/testbed/index.js";
-import type { ChaosCheck, ChaosTotals } from "./check.js";
-import { hostileWebhooks } from "./webhooks.js";
-import { clusterFaults } from "./clusters.js";
-import { endurance } from "./endurance.js";
-import { reposCheck } from "./repos.js";
-
-/** The checks, in the order they run. */
-const CHECKS: ChaosCheck[] = [hostileWebhooks, clusterFaults, reposCheck, endurance];
+import type { ChaosTotals } from "./check.js";
+import { CHECKS } from "./checks.js";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
