@@ -4,11 +4,12 @@
  *
  * Subjects: per check, a cluster with policy `apply` and self-heal and one with `detect`, on
  * the test bed's kube-apiservers, tracking one folder (the ConfigMap `chaos-settings`) of a
- * repository on the test bed's Git server. Each iteration changes something (a new commit with
- * a new value, or a live edit of the ConfigMap with kubectl), then reconciles every subject,
- * one of them under a fault:
+ * repository on the test bed's Git server. Each iteration changes things (`change`: a new commit
+ * with a new value, live edits of the ConfigMap with kubectl), then reconciles every subject,
+ * one of them under a fault, until 200 faults fired (25 with `--quick`; the wire check runs 100
+ * iterations, 15 quick):
  * - "injected faults" (`./inject.ts`): the k-th I/O call of that reconcile (k drawn up to the
- *   calls its last clean reconcile made) throws, times out after doing its work, or kills the
+ *   most calls a clean reconcile of it made) throws, times out after doing its work, or kills the
  *   process; the calls are DynamoDB, Git, Kubernetes, SQS, events and metrics;
  * - "wire faults" (`./proxy.ts`): the reconcile talks to DynamoDB Local, ElasticMQ, the Git
  *   server and a kube-apiserver through fault proxies that break a share of its requests (5xx,
@@ -69,7 +70,7 @@ interface Subject {
   name: string;
   cluster: TestCluster;
   apply: boolean;
-  /** I/O calls of its last clean reconcile: where a fault can land. */
+  /** Most I/O calls a clean reconcile of it made: the range a fault's call is drawn from. */
   calls: number;
   /** Live value at the previous audit (apply: never goes back to an older revision's). */
   liveIndex: number;
@@ -127,18 +128,22 @@ async function register(run: Pick<Run, "install">, subjects: Subject[], repoUrl:
   }
 }
 
-/** One change: a commit with a new value, or a live edit of one subject (the detect one sometimes back to the head's value). */
-async function change(run: Run, subjects: Subject[], i: number): Promise<string> {
+/**
+ * One iteration's changes: a commit with a new value half the time; the detect subject's live
+ * value toggled between the head's and an edit (so its status changes at nearly every
+ * iteration); the apply subject's live value edited a third of the time (self-heal's work).
+ */
+async function change(run: Run, subjects: Subject[], i: number): Promise<void> {
   if (run.rnd() < 0.5) {
     const value = String(i);
     const sha = await run.install.repo.commit({ [`${run.install.path}/settings.yaml`]: settingsConfigMap(value) }, `chaos: value ${value}`);
     run.branch.commits.push({ sha, value });
-    return "commit";
   }
-  const s = subjects[Math.floor(run.rnd() * subjects.length)]!;
-  const value = !s.apply && run.rnd() < 0.5 ? head(run).value : `edited-${i}`;
-  await kubectlAsync(s.cluster, "-n", s.name, "patch", "configmap", "chaos-settings", "--type", "merge", "-p", JSON.stringify({ data: { value } }));
-  return "edit";
+  for (const s of subjects) {
+    if (s.apply && run.rnd() >= 1 / 3) continue;
+    const value = !s.apply && (await liveValue(s)) !== head(run).value ? head(run).value : `edited-${i}`;
+    await kubectlAsync(s.cluster, "-n", s.name, "patch", "configmap", "chaos-settings", "--type", "merge", "-p", JSON.stringify({ data: { value } }));
+  }
 }
 
 const head = (run: Pick<Run, "branch">) => run.branch.commits.at(-1)!;
@@ -151,7 +156,7 @@ async function clean(run: Run, s: Subject, task = taskOf(run, s), detectedAt = n
   run.reconciles++;
   const counter = new Injector(0, "throw");
   await reconcileCluster(counter.deps(run.clean), task, detectedAt);
-  s.calls = Math.max(1, counter.calls);
+  s.calls = Math.max(s.calls, counter.calls);
 }
 
 /** Whether `s`'s status is what its live state at the head calls for. */
@@ -258,7 +263,7 @@ async function start(prefix: string, seed: number): Promise<Run> {
   return run;
 }
 
-const subjectsOf = (prefix: string): Subject[] => stackEnv().clusters.map((cluster, i) => ({ name: `${prefix}-${i === 0 ? "apply" : "detect"}`, cluster, apply: i === 0, calls: 40, liveIndex: 0 }));
+const subjectsOf = (prefix: string): Subject[] => stackEnv().clusters.map((cluster, i) => ({ name: `${prefix}-${i === 0 ? "apply" : "detect"}`, cluster, apply: i === 0, calls: 1, liveIndex: 0 }));
 
 /** The result line and totals from a run. */
 function result(run: Run, name: string, faults: number, detail: string, log: (s: string) => void): ChaosResult {
@@ -284,8 +289,8 @@ async function runInjected({ quick, log }: { quick: boolean; log: (s: string) =>
   for (const s of subjects) await clean(run, s);
   const fired: Record<FaultKind, number> = { throw: 0, timeout: 0, kill: 0 };
   const targets = new Map<string, number>();
-  const iterations = quick ? 30 : 200;
-  for (let i = 1; i <= iterations; i++) {
+  const wanted = quick ? 25 : 200;
+  for (let i = 1; fired.throw + fired.timeout + fired.kill < wanted; i++) {
     await change(run, subjects, i);
     const target = subjects[Math.floor(run.rnd() * subjects.length)]!;
     const kind = (["throw", "timeout", "kill"] as const)[Math.floor(run.rnd() * 3)]!;
@@ -296,7 +301,7 @@ async function runInjected({ quick, log }: { quick: boolean; log: (s: string) =>
       const port = inj.fired.target.split(".")[0]!;
       targets.set(port, (targets.get(port) ?? 0) + 1);
     }
-    if (i % 10 === 0) log(`${i}/${iterations} iterations, ${run.reconciles} reconciles, seed ${seed}`);
+    if (i % 10 === 0) log(`${i} iterations, ${fired.throw + fired.timeout + fired.kill}/${wanted} faults, ${run.reconciles} reconciles, seed ${seed}`);
   }
   const faults = fired.throw + fired.timeout + fired.kill;
   const where = [...targets].map(([p, n]) => `${p} ${n}`).join(", ");

@@ -60,8 +60,12 @@ export class Injector {
   /** Settles when a `kill` fires. */
   readonly death = new Promise<void>((resolve) => (this.onDeath = resolve));
 
+  /**
+   * @param at the 1-based I/O call to fail (0: none), or the `<port>.<method>` target whose
+   *   first call fails (e.g. `dynamodb.setStatus`)
+   */
   constructor(
-    private readonly at: number,
+    private readonly at: number | string,
     private readonly kind: FaultKind,
   ) {}
 
@@ -80,7 +84,7 @@ export class Injector {
     const target = `${port}.${method}`;
     if (this.dead) return new Promise(() => {}) as T;
     const n = ++this.calls;
-    if (n !== this.at) return run();
+    if (this.fired || (n !== this.at && target !== this.at)) return run();
     this.fired = { kind: this.kind, call: n, target };
     if (this.kind === "kill") {
       this.dead = true;

@@ -101,7 +101,7 @@ function countsOf(drift: ResourceDrift[], resources: number): ResourceCounts {
 
 /**
  * Reconciles the cluster named in `task`.
- * @param detectedAt ISO time stamped on drift events; pass something stable across
+ * @param detectedAt ISO time stamped on drift events and sync status changes; pass something stable across
  *   redeliveries of the same message (the handler uses SQS's ApproximateFirstReceiveTimestamp).
  * @returns the outcome, or undefined when the cluster is no longer registered.
  * @throws on Git, DynamoDB or unexpected failures (the task should be retried).
@@ -115,7 +115,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
     log.warn("cluster no longer registered; task dropped", { cluster: task.cluster });
     return undefined;
   }
-  const ctx: Ctx = { deps, log, now, started, rec, operations: [] };
+  const ctx: Ctx = { deps, log, now, started, rec, operations: [], detectedAt: detectedAt ?? new Date(started).toISOString() };
   let revision: string | undefined;
   let api: ResourceApi | undefined;
   try {
@@ -143,7 +143,7 @@ export async function reconcileCluster(deps: ReconcileDeps, task: ReconcileTask,
       ...(task.sync ? { manual: task.sync } : {}),
     });
     const after = synced.synced ? await compareLive(ctx, api, desired, compared.scopes) : compared;
-    const recorded = await recordDrift(ctx, revision, after.drift, detectedAt ?? new Date(started).toISOString(), after.live); // 5. record
+    const recorded = await recordDrift(ctx, revision, after.drift, ctx.detectedAt, after.live); // 5. record
     const status = statusOf(ctx, revision, desired.key, after, recorded.digest, synced); // 6. status and health
     return await finish(
       ctx,
@@ -174,6 +174,8 @@ interface Ctx {
   rec: ClusterRecord;
   /** Operation records the sync stage started or finished (announced by `finish`). */
   operations: OperationRecord[];
+  /** ISO time the changes this reconcile records are stamped with (and keyed by): the same on a redelivery of its message. */
+  detectedAt: string;
 }
 
 /** A stage could not go on: the cluster's status becomes `sync` with `message` (and where, for a bad source). */
@@ -209,9 +211,10 @@ async function finish(ctx: Ctx, status: ClusterStatus, rest: Omit<ReconcileOutco
   status.durationMs = now() - ctx.started;
   status.lastReconcileAt = new Date(now()).toISOString();
   trackSince(rec.status, status, status.lastReconcileAt); // since when OutOfSync / failing: what the alarms read (shared/metrics/signals.ts)
-  // a change of the cluster's sync status (and its first reconcile) is kept: the status bands and the fleet chart of `converge ui`
+  // a change of the cluster's sync status (and its first reconcile) is kept: the status bands and the fleet chart of `converge ui`;
+  // keyed by the message's detection time, so a redelivery after a lost status write overwrites it instead of adding a second
   if (rec.status.sync !== status.sync || !rec.status.lastReconcileAt)
-    await deps.events.putSyncChanges([{ cluster: rec.name, at: status.lastReconcileAt, from: rec.status.sync, to: status.sync, revision: status.revision, message: status.message }]);
+    await deps.events.putSyncChanges([{ cluster: rec.name, at: ctx.detectedAt, from: rec.status.sync, to: status.sync, revision: status.revision, message: status.message }]);
   const interval = now() + rec.spec.intervalSeconds * 1000;
   const back = resumeAt !== undefined && resumeAt < interval ? resumeAt : undefined;
   const written = await deps.clusters.setStatus(rec.name, status, back ?? interval);

@@ -36,7 +36,7 @@ export interface DriftEvent {
  */
 export interface SyncChange {
   cluster: string;
-  /** ISO time of the reconcile that changed the status. */
+  /** ISO time the reconcile that changed the status was asked for (its message's first receive: the same on a redelivery, so the change is written once). */
   at: string;
   from: SyncStatus;
   to: SyncStatus;
