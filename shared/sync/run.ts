@@ -163,10 +163,23 @@ async function send(ctx: SyncContext, t: SyncTask): Promise<TaskResult> {
     await applyObject(ctx, t.object);
     return result(t, "Synced");
   } catch (err) {
-    const refused = (err instanceof KubeApiError && err.code !== 401 && err.code !== 403 && err.code < 500) || err instanceof UnknownKindError;
-    if (refused) return result(t, t.type === "hook" ? "Failed" : "SyncFailed", message(err));
+    if (refusedObject(err)) return result(t, t.type === "hook" ? "Failed" : "SyncFailed", message(err));
     throw err;
   }
+}
+
+/**
+ * Whether an API error refuses this object (the step fails, as a failed `kubectl apply` fails an
+ * Argo CD sync) rather than the cluster being unavailable (thrown: the operation stays Running and
+ * resumes at the next reconcile). Refusals: 4xx other than 401/403 (credentials) and 429
+ * (throttled, https://kubernetes.io/docs/reference/using-api/api-concepts/#http-status-codes),
+ * and 500 InternalError (the server failed on this object, e.g. a typed patch it cannot convert;
+ * retried by the retry policy). 502/503/504 and network failures are the cluster's.
+ */
+function refusedObject(err: unknown): boolean {
+  if (err instanceof UnknownKindError) return true;
+  if (!(err instanceof KubeApiError)) return false;
+  return err.code === 500 || (err.code >= 400 && err.code < 500 && ![401, 403, 429].includes(err.code));
 }
 
 /** Sends a step: its groups one after another, the tasks of a group in parallel. */
@@ -230,7 +243,7 @@ function merge(results: TaskResult[], more: TaskResult[]): TaskResult[] {
  * must wait. `results` are those recorded so far.
  * @returns Succeeded, Failed (a task refused, a hook failed, a resource Degraded, a step over
  *   its time limit; the SyncFail hooks were sent), or Running with the cursor to resume from.
- * @throws ClusterUnreachableError and KubeApiError 401/403/5xx (the cluster, not the object: retried later).
+ * @throws ClusterUnreachableError and KubeApiError 401/403/429/502–504 (the cluster, not the object: retried later; see `refusedObject`).
  */
 export async function runSync(ctx: SyncContext, plan: SyncPlan, cursor: SyncCursor | undefined, results: TaskResult[] = []): Promise<SyncProgress> {
   const steps = stepsFrom(plan, cursor, results);
