@@ -2,11 +2,14 @@
  * Chaos check "hostile repositories": sources built to hurt the renderer, each pushed to the
  * test bed's real Git server, registered against a real kube-apiserver and reconciled through
  * the real reconcile (`reconcileCluster`). Cases: symbolic link loops (`a -> b -> a`, a link to
- * itself), a billion-laughs YAML (nested aliases), 100,000 tiny files (10,000 with `--quick`,
- * three objects each then), 10,000-level nested maps and lists, a Helm chart whose named
- * template includes itself, Kustomize `configMapGenerator` `files` and `envs` reaching outside
- * the repository; and repository or API server URLs at link-local or metadata addresses,
- * which registration (`parseClusterSpec`) must refuse.
+ * itself), a billion-laughs YAML (nested aliases), 100,000 tiny files in a repository of their
+ * own, over the fetch bound (`MAX_FETCH_OBJECTS`; with `--quick` 10,000 files against the bound
+ * lowered to 5,000 by `CONVERGE_MAX_FETCH_OBJECTS`), 20,000 tiny files in one folder (12,000
+ * with `--quick`: under the fetch bound, over the read budget, `MAX_SOURCE_FILES`), a 4 MiB flow
+ * sequence of 2 million numbers (over `MAX_YAML_NODES`), 10,000-level nested maps and lists, a
+ * Helm chart whose named template includes itself, Kustomize `configMapGenerator` `files` and
+ * `envs` reaching outside the repository; and repository or API server URLs at link-local or
+ * metadata addresses, which registration (`parseClusterSpec`) must refuse.
  *
  * Holds when every case ends `Error` with a message naming its cause (and its file), each
  * reconcile ends within RECONCILE_BOUND_MS, the process's RSS stays under RSS_BOUND_MB, and a
@@ -15,7 +18,10 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { MAX_FETCH_OBJECTS } from "../../shared/git/source.js";
 import { reconcileCluster, type ReconcileOutcome } from "../../shared/reconcile/reconcile.js";
+import { MAX_SOURCE_FILES } from "../../shared/render/budget.js";
+import { MAX_YAML_NODES } from "../../shared/render/yaml.js";
 import { reconcileDeps } from "../../shared/services.js";
 import { isolated, stackEnv, type Isolated } from "../../test/support/stack.js";
 import type { ChaosCheck, ChaosResult } from "./check.js";
@@ -34,9 +40,14 @@ interface Case {
   path: string;
   write(dir: string): void;
   expect: RegExp;
-  /** In a repository of its own: a Kustomize source reads the whole repository, so the many files would slow the others down. */
-  ownRepo?: boolean;
+  /** The repository of its own it is pushed to (else the shared one): a repository over the fetch bound would fail every source in it. */
+  repo?: string;
+  /** Environment variables set while it reconciles. */
+  env?: Record<string, string>;
 }
+
+/** The repository a case is pushed to: its own, or `shared`. */
+const repoName = (c: Case) => c.repo ?? "shared";
 
 const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {k: v}\n`;
 
@@ -53,18 +64,19 @@ function laughs(): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** `files` tiny files holding `perFile` ConfigMaps each, in folders of 1,000. */
-function manyFiles(dir: string, files: number, perFile: number): void {
+/** `files` tiny files holding a ConfigMap each, in folders of 1,000. */
+function manyFiles(dir: string, files: number): void {
   for (let i = 0; i < files; i++) {
     const sub = join(dir, `d${Math.floor(i / 1000)}`);
     if (i % 1000 === 0) mkdirSync(sub, { recursive: true });
-    writeFileSync(join(sub, `f${i}.yaml`), Array.from({ length: perFile }, (_, j) => cm(`c${i}-${j}`)).join("---\n"));
+    writeFileSync(join(sub, `f${i}.yaml`), cm(`c${i}`));
   }
 }
 
 function cases(quick: boolean): Case[] {
-  const files = quick ? 10_000 : 100_000;
-  const perFile = Math.max(1, Math.ceil(25_000 / files));
+  const many = quick ? 10_000 : 100_000;
+  const fetchLimit = quick ? 5_000 : MAX_FETCH_OBJECTS;
+  const wide = quick ? 12_000 : 20_000;
   const deep = (open: string, close: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata:\n  k: ${open.repeat(DEPTH)}x${close.repeat(DEPTH)}\n`;
   return [
     {
@@ -74,7 +86,19 @@ function cases(quick: boolean): Case[] {
     },
     { path: "x-self", write: (d) => (writeFileSync(join(d, "cm.yaml"), cm("self")), symlinkSync("self.yaml", join(d, "self.yaml"))), expect: /^x-self\/self\.yaml: symbolic link loop/ },
     { path: "x-laughs", write: (d) => writeFileSync(join(d, "lol.yaml"), laughs()), expect: /^x-laughs\/lol\.yaml:\d+:\d+: .*alias/i },
-    { path: "x-many", write: (d) => manyFiles(d, files, perFile), expect: new RegExp(`produced ${files * perFile} objects, more than the limit of 20000`), ownRepo: true },
+    {
+      path: "x-many",
+      write: (d) => manyFiles(d, many),
+      expect: new RegExp(`^repository \\S+/chaos-repos-many-\\d+\\.git: the fetch would bring \\d+ objects \\(files and folders\\), more than the limit of ${fetchLimit}$`),
+      repo: "many",
+      env: quick ? { CONVERGE_MAX_FETCH_OBJECTS: String(fetchLimit) } : undefined,
+    },
+    { path: "x-wide", write: (d) => manyFiles(d, wide), expect: new RegExp(`^x-wide:1: ${wide} files to read, more than the limit of ${MAX_SOURCE_FILES} files per source$`), repo: "wide" },
+    {
+      path: "x-dense",
+      write: (d) => writeFileSync(join(d, "dense.yaml"), `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dense}\nx: [${"1,".repeat(2 * 1024 * 1024)}1]\n`),
+      expect: new RegExp(`^x-dense/dense\\.yaml:4:\\d+: more than ${MAX_YAML_NODES} YAML nodes in one file`),
+    },
     { path: "x-deepmap", write: (d) => writeFileSync(join(d, "deep.yaml"), deep("{a: ", "}")), expect: /^x-deepmap\/deep\.yaml:\d+(:\d+)?: .*nest/i },
     { path: "x-deeplist", write: (d) => writeFileSync(join(d, "deep.yaml"), deep("[", "]")), expect: /^x-deeplist\/deep\.yaml:\d+(:\d+)?: .*nest/i },
     {
@@ -99,6 +123,20 @@ function cases(quick: boolean): Case[] {
   ];
 }
 
+/** Runs `fn` with `env` set in the process environment, restored after. */
+async function withEnv<T>(env: Record<string, string> | undefined, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.keys(env ?? {}).map((k) => [k, process.env[k]] as const);
+  Object.assign(process.env, env);
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
 /** Addresses a registration must refuse: link-local, the cloud metadata services, the unspecified address. */
 const METADATA_HOSTS = ["169.254.169.254", "[fd00:ec2::254]", "[::ffff:169.254.169.254]", "0.0.0.0", "metadata.google.internal"];
 
@@ -120,7 +158,9 @@ function hostileRepo(name: string, all: Case[]): { url: string; head: string } {
   const stack = stackEnv();
   const bare = join(stack.gitRoot, `${name}.git`);
   const work = join(stack.gitRoot, "..", `work-${name}`);
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=Converge Chaos", "-c", "user.email=chaos@converge.local", ...args], { encoding: "utf8" }).trim();
+  // no automatic gc: one started in the background after committing 100,000 files would still be writing when the test bed removes the folder
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=Converge Chaos", "-c", "user.email=chaos@converge.local", "-c", "gc.auto=0", "-c", "maintenance.auto=false", ...args], { encoding: "utf8" }).trim();
   git("clone", "-q", "--bare", join(stack.gitRoot, "argocd-example-apps.git"), bare);
   git("clone", "-q", bare, work);
   for (const c of all) {
@@ -183,16 +223,14 @@ export const reposCheck: ChaosCheck = {
     let goodSynced = true;
     try {
       const t = Date.now();
-      const id = t;
-      const shared = hostileRepo(
-        `chaos-repos-${id}`,
-        all.filter((c) => !c.ownRepo),
-      );
-      const own = hostileRepo(
-        `chaos-repos-own-${id}`,
-        all.filter((c) => c.ownRepo),
-      );
-      const repoOf = (c: Case) => (c.ownRepo ? own : shared);
+      const pushed = (name: string) =>
+        hostileRepo(
+          `chaos-repos-${name}-${t}`,
+          all.filter((c) => repoName(c) === name),
+        );
+      const repos = new Map([...new Set(all.map(repoName))].map((name) => [name, pushed(name)]));
+      const repoOf = (c: Case) => repos.get(repoName(c))!;
+      const shared = repos.get("shared")!;
       log(`pushed ${all.length} hostile sources in ${((Date.now() - t) / 1000).toFixed(1)} s`);
       await register(iso, all, (c) => repoOf(c).url, shared.url);
       const deps = reconcileDeps(iso.services, { metrics: () => {} });
@@ -203,7 +241,7 @@ export const reposCheck: ChaosCheck = {
       };
       await reconcile("good");
       for (const c of all) {
-        const [bad, good] = await Promise.all([reconcile(c.path, repoOf(c).head), reconcile("good")]);
+        const [bad, good] = await withEnv(c.env, () => Promise.all([reconcile(c.path, repoOf(c).head), reconcile("good")]));
         const s = bad.out?.status;
         maxMs = Math.max(maxMs, bad.ms);
         log(`${c.path}: ${s?.sync} in ${(bad.ms / 1000).toFixed(1)} s: ${s?.message?.slice(0, 200)}`);

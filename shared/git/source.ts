@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import { createHash } from "node:crypto";
 import { join, posix } from "node:path";
-import git from "isomorphic-git";
+import git, { type GitHttpRequest, type HttpClient } from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import { normalizeRepoUrl } from "./url.js";
 
@@ -37,6 +37,61 @@ export class SourceError extends Error {
     super(message);
     this.name = "SourceError";
   }
+}
+
+/**
+ * Most objects one fetch may bring: 50,000 (`CONVERGE_MAX_FETCH_OBJECTS` overrides). A depth-1 fetch brings one object per file and
+ * folder of the revision, and isomorphic-git receives the whole pack in memory and indexes it
+ * in JavaScript: measured here, 100,000 tiny files took 30-38 s and 300 MB more resident memory
+ * to fetch (the reconcile function has 512 MB), 50,000 about two thirds of that memory. Five
+ * times what one source may read (shared/render/budget.ts MAX_SOURCE_FILES), for a repository
+ * holding many sources.
+ */
+export const MAX_FETCH_OBJECTS = 50_000;
+
+/**
+ * The body of an upload-pack answer, unchanged, stopped at the pack's header when it announces
+ * more than `limit` objects: the answer is pkt-lines (4 hex digits of length, then
+ * the data), the pack comes on side band 1 and starts `PACK`, a version and the object count,
+ * 32-bit big-endian (https://git-scm.com/docs/pack-format,
+ * https://git-scm.com/docs/protocol-common#_pkt_line_format). The server sends the header once
+ * it has counted the objects, so an oversized fetch ends before any object is received.
+ * @throws SourceError naming the repository, the count and the limit (isomorphic-git's fetch rejects with it).
+ */
+async function* packGuard(body: AsyncIterableIterator<Uint8Array>, url: string, limit: number): AsyncGenerator<Uint8Array> {
+  let lines = Buffer.alloc(0);
+  let pack = Buffer.alloc(0);
+  let checked = false;
+  for await (const chunk of body) {
+    if (!checked) lines = Buffer.concat([lines, chunk]);
+    while (!checked && lines.length >= 4) {
+      const length = Number.parseInt(lines.subarray(0, 4).toString("latin1"), 16);
+      checked = Number.isNaN(length); // not pkt-lines: isomorphic-git reports it
+      if (checked || (length >= 4 && lines.length < length)) break;
+      const payload = lines.subarray(4, Math.max(4, length));
+      lines = lines.subarray(Math.max(4, length));
+      if (payload[0] === 1) pack = Buffer.concat([pack, payload.subarray(1)]);
+      if (pack.length < 12) continue;
+      checked = true;
+      const objects = pack.readUInt32BE(8);
+      if (pack.subarray(0, 4).toString("latin1") === "PACK" && objects > limit) {
+        throw new SourceError(`repository ${url}: the fetch would bring ${objects} objects (files and folders), more than the limit of ${limit}`);
+      }
+    }
+    if (checked) lines = Buffer.alloc(0);
+    yield chunk;
+  }
+}
+
+/** isomorphic-git's HTTP client with `packGuard` on every upload-pack answer; `url` (the repository's, as registered) names it in the error. */
+function guardedHttp(url: string): HttpClient {
+  const limit = Number(process.env.CONVERGE_MAX_FETCH_OBJECTS) || MAX_FETCH_OBJECTS;
+  return {
+    async request(req: GitHttpRequest) {
+      const res = await http.request(req);
+      return req.method === "POST" && req.url.endsWith("/git-upload-pack") && res.body ? { ...res, body: packGuard(res.body, url, limit) } : res;
+    },
+  };
 }
 
 /**
@@ -116,8 +171,10 @@ export class GitSource {
    * Makes `revision` (a commit SHA) available locally: nothing when already fetched; else a
    * depth-1 fetch of that SHA (servers must allow SHA wants, as GitHub does and
    * `uploadpack.allowReachableSHA1InWant` enables), falling back to fetching `branch`
-   * deeper until the commit appears.
-   * @throws SourceError when the revision cannot be found on the remote.
+   * deeper until the commit appears. Each fetch stops when its pack holds more than
+   * MAX_FETCH_OBJECTS objects.
+   * @throws SourceError when the revision cannot be found on the remote, or a fetch would bring
+   *   more than MAX_FETCH_OBJECTS objects.
    */
   async fetch(url: string, revision: string, branch: string, auth?: GitAuth): Promise<void> {
     return this.exclusive(this.gitdir(url), () => this.fetchUnlocked(url, revision, branch, auth));
@@ -129,11 +186,12 @@ export class GitSource {
     await fs.promises.mkdir(gitdir, { recursive: true });
     await git.init({ fs, gitdir, bare: true });
     await git.addRemote({ fs, gitdir, remote: "origin", url, force: true });
-    const common = { fs, http, gitdir, remote: "origin", url, singleBranch: true, tags: false, onAuth: this.onAuth(auth) };
+    const common = { fs, http: guardedHttp(url), gitdir, remote: "origin", url, singleBranch: true, tags: false, onAuth: this.onAuth(auth) };
     try {
       this.requests++;
       await git.fetch({ ...common, ref: revision, remoteRef: revision, depth: 1 });
-    } catch {
+    } catch (err) {
+      if (err instanceof SourceError) throw err;
       // the server refused a SHA want: fetch the branch, deepening until the commit is there
     }
     for (const depth of [1, 20, 200, undefined]) {
@@ -266,62 +324,95 @@ export class GitSource {
   }
 
   /**
-   * Every file under `path` (recursively) at `revision`, read from the object store, sorted
-   * by path. Submodules and symbolic links inside the repository are skipped with a warning.
-   * `fetch` must have run first.
+   * Files under `path` (recursively) at `revision`, read from the object store, sorted by path:
+   * those `plan` reads. The trees are listed first (no file content read), then `plan` gets
+   * the paths of every file under `path` and reads what it needs, so a source can be refused
+   * on its listing (shared/render/budget.ts: the read budget). Submodules and symbolic links
+   * inside the repository are skipped with a warning. `fetch` must have run first.
    * `strictUnder` (default `path`): oversized files and links leaving the repository fail the
-   * read under it and are skipped with a warning elsewhere (Kustomize reads the whole
+   * read under it and are skipped with a warning elsewhere (Kustomize lists the whole
    * repository for its bases, but only what the source reaches should fail it).
    * @throws SourceError when `path` does not exist at that revision, a file under `strictUnder`
-   *   exceeds MAX_FILE_BYTES, or a link under it points outside the repository or starts a
-   *   chain of links that loops (`a -> b -> a`, a link to itself: see refuseLinkLoop).
+   *   that `plan` reads exceeds MAX_FILE_BYTES, or a link under it points outside the
+   *   repository or starts a chain of links that loops (`a -> b -> a`, a link to itself: see
+   *   refuseLinkLoop); what `plan` throws.
    */
-  async readFiles(url: string, revision: string, path: string, opts: { strictUnder?: string } = {}): Promise<{ files: SourceFile[]; warnings: string[] }> {
-    return this.exclusive(this.gitdir(url), () => this.readFilesUnlocked(url, revision, path, opts.strictUnder ?? path));
+  async readFiles(url: string, revision: string, path: string, opts: { strictUnder?: string; plan: ReadPlan }): Promise<{ files: SourceFile[]; warnings: string[] }> {
+    return this.exclusive(this.gitdir(url), () => this.readFilesUnlocked(url, revision, path, opts.strictUnder ?? path, opts.plan));
   }
 
-  private async readFilesUnlocked(url: string, revision: string, path: string, strictUnder: string): Promise<{ files: SourceFile[]; warnings: string[] }> {
+  private async readFilesUnlocked(url: string, revision: string, path: string, strictUnder: string, plan: ReadPlan): Promise<{ files: SourceFile[]; warnings: string[] }> {
     const gitdir = this.gitdir(url);
     const strict = (p: string) => !strictUnder || p === strictUnder || p.startsWith(`${strictUnder}/`);
-    const files: SourceFile[] = [];
-    const warnings: string[] = [];
-    const links = new Map<string, string>();
     const cache = {};
-    const walk = async (dir: string): Promise<void> => {
-      let tree: Awaited<ReturnType<typeof git.readTree>>;
-      try {
-        tree = await git.readTree({ fs, gitdir, oid: revision, filepath: dir, cache });
-      } catch {
-        throw new SourceError(`path "${dir || "/"}" not found at revision ${revision.slice(0, 12)}`, dir);
-      }
-      for (const entry of tree.tree) {
-        const p = dir ? `${dir}/${entry.path}` : entry.path;
-        if (entry.type === "tree") await walk(p);
-        else if (entry.type === "commit") warnings.push(`${p}: submodule skipped`);
-        else if (entry.mode === "120000") {
-          // a link's blob is its target; one that leaves the repository is refused outright
-          const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
-          const target = Buffer.from(blob).toString("utf8");
-          const resolved = posix.normalize(posix.join(posix.dirname(p), target));
-          if ((target.startsWith("/") || resolved === ".." || resolved.startsWith("../")) && strict(p)) throw new SourceError(`${p}: symbolic link to ${target} leaves the repository`, p);
-          links.set(p, resolved);
-          warnings.push(`${p}: symbolic link to ${target} skipped`);
-        } else {
-          const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
-          if (blob.byteLength > MAX_FILE_BYTES) {
-            if (strict(p)) throw new SourceError(`${p}: file of ${blob.byteLength} bytes exceeds the ${MAX_FILE_BYTES}-byte limit`, p);
-            warnings.push(`${p}: file of ${blob.byteLength} bytes over the limit skipped`);
-            continue;
-          }
-          files.push({ path: p, content: Buffer.from(blob).toString("utf8") });
+    const { blobs, links, warnings } = await listTree(gitdir, revision, path, strict, cache);
+    for (const p of [...links.keys()].sort()) if (strict(p)) refuseLinkLoop(p, links);
+    const read = async function* (paths: string[]): AsyncGenerator<SourceFile> {
+      for (const p of paths) {
+        const oid = blobs.get(p);
+        if (oid === undefined) continue;
+        const { blob } = await git.readBlob({ fs, gitdir, oid, cache });
+        if (blob.byteLength > MAX_FILE_BYTES) {
+          if (strict(p)) throw new SourceError(`${p}: file of ${blob.byteLength} bytes exceeds the ${MAX_FILE_BYTES}-byte limit`, p);
+          warnings.push(`${p}: file of ${blob.byteLength} bytes over the limit skipped`);
+          continue;
         }
+        yield { path: p, content: Buffer.from(blob).toString("utf8") };
       }
     };
-    await walk(path);
-    for (const p of [...links.keys()].sort()) if (strict(p)) refuseLinkLoop(p, links);
+    const files = await plan([...blobs.keys()].sort(), read);
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return { files, warnings };
   }
+}
+
+/**
+ * Chooses what `GitSource.readFiles` returns: given the paths of every file under the read
+ * path (sorted, from the trees alone) and a reader yielding the files of the paths asked for
+ * (read from the object store one by one, as the iteration goes), returns the files it read,
+ * or throws to stop the read. It runs while the repository is locked: it must not call the
+ * GitSource.
+ */
+export type ReadPlan = (paths: string[], read: (paths: string[]) => AsyncIterable<SourceFile>) => Promise<SourceFile[]>;
+
+/** The listing of a tree: file path → blob id, link path → the repository path it names, warnings. */
+interface TreeListing {
+  blobs: Map<string, string>;
+  links: Map<string, string>;
+  warnings: string[];
+}
+
+/**
+ * Lists the files under `path` at `revision` from the trees (a link's target is read: it is
+ * its blob). Submodules and links get a warning each.
+ * @throws SourceError when `path` does not exist, or a link under `strict` leaves the repository.
+ */
+async function listTree(gitdir: string, revision: string, path: string, strict: (p: string) => boolean, cache: object): Promise<TreeListing> {
+  const listing: TreeListing = { blobs: new Map(), links: new Map(), warnings: [] };
+  const walk = async (dir: string): Promise<void> => {
+    let tree: Awaited<ReturnType<typeof git.readTree>>;
+    try {
+      tree = await git.readTree({ fs, gitdir, oid: revision, filepath: dir, cache });
+    } catch {
+      throw new SourceError(`path "${dir || "/"}" not found at revision ${revision.slice(0, 12)}`, dir);
+    }
+    for (const entry of tree.tree) {
+      const p = dir ? `${dir}/${entry.path}` : entry.path;
+      if (entry.type === "tree") await walk(p);
+      else if (entry.type === "commit") listing.warnings.push(`${p}: submodule skipped`);
+      else if (entry.mode === "120000") {
+        // a link's blob is its target; one that leaves the repository is refused outright
+        const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
+        const target = Buffer.from(blob).toString("utf8");
+        const resolved = posix.normalize(posix.join(posix.dirname(p), target));
+        if ((target.startsWith("/") || resolved === ".." || resolved.startsWith("../")) && strict(p)) throw new SourceError(`${p}: symbolic link to ${target} leaves the repository`, p);
+        listing.links.set(p, resolved);
+        listing.warnings.push(`${p}: symbolic link to ${target} skipped`);
+      } else listing.blobs.set(p, entry.oid);
+    }
+  };
+  await walk(path);
+  return listing;
 }
 
 /** Most links followed in a chain, as Linux's path resolution allows (MAXSYMLINKS, path_resolution(7)). */

@@ -7,6 +7,7 @@
 import type { KubeClient } from "./client.js";
 import { KubeApiError } from "./client.js";
 import type { KubeObject } from "../model.js";
+import { isSecret, redactMaterial, secretValues } from "../diff/secret.js";
 
 /** One entry of an APIResourceList (`metav1.APIResource`). */
 export interface ApiResource {
@@ -111,7 +112,7 @@ export class ResourceApi {
   async mergePatchDryRun(obj: KubeObject): Promise<KubeObject> {
     const res = await this.resourceFor(obj.apiVersion, obj.kind);
     const path = `${this.collectionPath(obj.apiVersion, res, obj.metadata.namespace)}/${encodeURIComponent(obj.metadata.name)}`;
-    return this.client.request<KubeObject>("PATCH", path, { body: obj, contentType: "application/merge-patch+json", query: { dryRun: "All", fieldManager: FIELD_MANAGER } });
+    return this.write<KubeObject>(obj, "PATCH", path, { body: obj, contentType: "application/merge-patch+json", query: { dryRun: "All", fieldManager: FIELD_MANAGER } });
   }
 
   /**
@@ -125,11 +126,27 @@ export class ResourceApi {
   async apply(obj: KubeObject, opts: { dryRun?: boolean; force?: boolean; fieldManager?: string } = {}): Promise<KubeObject> {
     const res = await this.resourceFor(obj.apiVersion, obj.kind);
     const path = `${this.collectionPath(obj.apiVersion, res, obj.metadata.namespace)}/${encodeURIComponent(obj.metadata.name)}`;
-    return this.client.request<KubeObject>("PATCH", path, {
+    return this.write<KubeObject>(obj, "PATCH", path, {
       body: obj,
       contentType: "application/apply-patch+yaml",
       query: { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: String(opts.force ?? true), dryRun: opts.dryRun ? "All" : undefined },
     });
+  }
+
+  /**
+   * Sends a write whose body is `obj` (or a copy with its values); a refusal of a Secret comes
+   * back without the Secret's values: the API server's message may quote a value it could not
+   * read (`.stringData.pin: expected string, got &value.valueUnstructured{Value:1234}`, HTTP
+   * 500), and the message is stored, announced and logged (shared/diff/secret.ts `secretValues`).
+   * @throws KubeApiError, ClusterUnreachableError.
+   */
+  private async write<T>(obj: KubeObject, method: string, path: string, opts: { body: unknown; contentType?: string; query?: Record<string, string | undefined> }): Promise<T> {
+    try {
+      return await this.client.request<T>(method, path, opts);
+    } catch (err) {
+      if (!(err instanceof KubeApiError) || !isSecret(obj) || !err.status?.message) throw err;
+      throw new KubeApiError(err.code, err.method, err.path, { ...err.status, message: redactMaterial(err.status.message, secretValues(obj)) });
+    }
   }
 
   private objectPath(obj: { apiVersion: string; metadata: { name: string; namespace?: string } }, res: ApiResource): string {
@@ -176,8 +193,8 @@ export class ResourceApi {
   async replace(obj: KubeObject, fieldManager = FIELD_MANAGER): Promise<KubeObject> {
     const res = await this.resourceFor(obj.apiVersion, obj.kind);
     const live = await this.get(obj);
-    if (!live) return this.client.request<KubeObject>("POST", this.collectionPath(obj.apiVersion, res, obj.metadata.namespace), { body: obj, query: { fieldManager } });
+    if (!live) return this.write<KubeObject>(obj, "POST", this.collectionPath(obj.apiVersion, res, obj.metadata.namespace), { body: obj, query: { fieldManager } });
     const body = { ...obj, metadata: { ...obj.metadata, resourceVersion: live.metadata.resourceVersion } };
-    return this.client.request<KubeObject>("PUT", this.objectPath(obj, res), { body, query: { fieldManager } });
+    return this.write<KubeObject>(obj, "PUT", this.objectPath(obj, res), { body, query: { fieldManager } });
   }
 }

@@ -18,6 +18,7 @@
  */
 import { RenderError } from "../render/directory.js";
 import { renderSource, detectTypeFromNames, type SourceType } from "../render/source.js";
+import { readPlan } from "../render/budget.js";
 import { redactSecret } from "../diff/index.js";
 import { inspect, placeInNamespaces, schemasOf, scopesOf, type Scope } from "./inspect.js";
 import { splitHooks } from "../sync/annotations.js";
@@ -472,8 +473,9 @@ function statusOf(ctx: Ctx, revision: string, key: string, compared: Compared, d
 }
 
 /**
- * Reads and renders the cluster's source at `revision` (fetched already): the source path for
- * a directory or Helm chart, the whole repository for Kustomize (bases may be `../`).
+ * Reads and renders the cluster's source at `revision` (fetched already): of the files under the
+ * source path for a directory or Helm chart, under the whole repository for Kustomize (bases may
+ * be `../`), those the source reads, within the read budget (shared/render/budget.ts).
  * `detected` is the source type when the caller already knows it (else read from the tree).
  * @returns `objects`: the resources (compared and synced); `hooks`: the hooks and `Skip`
  *   objects (see shared/sync/annotations.ts); warnings of the render and of the read.
@@ -482,12 +484,9 @@ function statusOf(ctx: Ctx, revision: string, key: string, compared: Compared, d
 export async function renderRevision(deps: Pick<ReconcileDeps, "git">, spec: ClusterRecord["spec"], revision: string, detected?: SourceType) {
   const { source } = spec;
   const type = detected ?? detectTypeFromNames(await deps.git.listNames(source.repoUrl, revision, source.path), source.type);
-  const all = type === "kustomize" ? await deps.git.readFiles(source.repoUrl, revision, "", { strictUnder: source.path }) : await deps.git.readFiles(source.repoUrl, revision, source.path);
-  const rendered = await renderSource(
-    all.files,
-    { path: source.path, type, recursive: source.recursive, include: source.include, exclude: source.exclude, helm: source.helm },
-    { namespace: spec.namespace },
-  );
+  const sourceSpec = { path: source.path, type, recursive: source.recursive, include: source.include, exclude: source.exclude, helm: source.helm };
+  const all = await deps.git.readFiles(source.repoUrl, revision, type === "kustomize" ? "" : source.path, { strictUnder: source.path, plan: readPlan(sourceSpec) });
+  const rendered = await renderSource(all.files, sourceSpec, { namespace: spec.namespace });
   const { resources, hooks } = splitHooks(rendered.objects);
   return { ...rendered, objects: resources, hooks, readWarnings: all.warnings };
 }

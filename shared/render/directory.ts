@@ -18,7 +18,9 @@
  *   the render, naming both places;
  * - duplicate keys in a map are an error (compared as kubectl makes them: `1` and `0x1`
  *   collide), aliases are limited (`MAX_ALIAS_COUNT` 100, the `yaml` package's rule) so an
- *   alias bomb ("billion laughs") fails fast.
+ *   alias bomb ("billion laughs") fails fast;
+ * - a source's file of more than `MAX_YAML_NODES` (250,000) YAML nodes fails the render
+ *   before it is parsed (./yaml.ts: a dense file costs far more memory than its size says).
  *
  * Manifests are read exactly as kubectl and Argo CD read them (sigs.k8s.io/yaml over go-yaml
  * v2, YAML 1.1): see ./yaml.ts. So `defaultMode: 0644` is the octal 420, `yes`/`on`/`y` are
@@ -31,7 +33,7 @@ import { posix } from "node:path";
 import { isMap, isSeq, LineCounter, type Document } from "yaml";
 import { resourceKey, type DesiredObject, type KubeObject } from "../model.js";
 import { objectRole } from "../sync/annotations.js";
-import { decodeDocument, MAX_ALIAS_COUNT, parseYamlStream, YamlValueError } from "./yaml.js";
+import { decodeDocument, MAX_ALIAS_COUNT, nodeLimitOffset, parseYamlStream, YamlValueError } from "./yaml.js";
 
 export { MAX_ALIAS_COUNT };
 
@@ -64,14 +66,15 @@ export class RenderError extends Error {
   }
 }
 
-const MANIFEST = /\.(yaml|yml|json)$/;
+/** The files a directory source renders (Argo CD's `^.*\.(yaml|yml|json)$`, case-sensitive). */
+export const MANIFEST = /\.(yaml|yml|json)$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** The directory path normalized: `''`, `.`, `./` → `` (root); `./a/b/` → `a/b`; `a/../..` → `..`. */
-function normalizeDir(path: string): string {
+export function normalizeDir(path: string): string {
   const p = posix
     .normalize(path || ".")
     .replace(/^\.\/|\/+$/g, "")
@@ -111,16 +114,20 @@ function reasonOf(message: string): string {
  * @param files every file under `opts.path` (others are ignored), e.g. from `GitSource.readFiles`;
  *   paths relative to the repository root, `/`-separated.
  * @param opts.path directory inside the repository (`''`, `.` or `./` = the root);
- *   `opts.recursive` (default true) includes subdirectories, false only direct children.
+ *   `opts.recursive` (default true) includes subdirectories, false only direct children;
+ *   `opts.nodeLimit` most YAML nodes per file (none by default; a source's files get
+ *   ./yaml.ts MAX_YAML_NODES from `renderSource`, a tool's output is bounded by its buffer and the
+ *   object count instead).
  * @returns the objects with their source location — the file and the 1-based line where the
  *   document's content starts (for an item of a List, where the item starts) — in file order,
  *   and one warning per skipped document (`file:line: skipped: <why>`) or YAML warning.
  * @throws RenderError on a YAML/JSON syntax error, a duplicate map key, an alias bomb, a
  *   value or key kubectl refuses (`.inf`, `.nan`, a null key, a tag that does not fit its
- *   text...: see ./yaml.ts `decodeDocument`), a duplicate object, or a path that leaves the
+ *   text...: see ./yaml.ts `decodeDocument`), a file of more than `opts.nodeLimit` YAML nodes
+ *   (at the first node over, before parsing), a duplicate object, or a path that leaves the
  *   repository (`..`).
  */
-export function renderDirectory(files: SourceFile[], opts: { path: string; recursive?: boolean }): RenderResult {
+export function renderDirectory(files: SourceFile[], opts: { path: string; recursive?: boolean; nodeLimit?: number }): RenderResult {
   const base = normalizeDir(opts.path);
   if (base === ".." || base.startsWith("../")) throw new RenderError(opts.path, 1, "the source path leaves the repository");
   const prefix = base ? `${base}/` : "";
@@ -134,7 +141,7 @@ export function renderDirectory(files: SourceFile[], opts: { path: string; recur
   const warnings: string[] = [];
   const seen = new Map<string, string>();
   for (const file of selected) {
-    for (const { value, line } of readDocuments(file, warnings)) {
+    for (const { value, line } of readDocuments(file, warnings, opts.nodeLimit ?? Number.POSITIVE_INFINITY)) {
       const why = notAnObject(value);
       if (why) {
         warnings.push(`${file.path}:${line}: skipped: ${why}`);
@@ -159,8 +166,14 @@ export function renderDirectory(files: SourceFile[], opts: { path: string; recur
   return { objects, warnings };
 }
 
-/** Every non-empty document of a file (List items flattened) with its 1-based start line. */
-function readDocuments(file: SourceFile, warnings: string[]): { value: unknown; line: number }[] {
+/** Every non-empty document of a file (List items flattened) with its 1-based start line; a file of more than `nodeLimit` nodes refused before parsing. */
+function readDocuments(file: SourceFile, warnings: string[], nodeLimit: number): { value: unknown; line: number }[] {
+  const over = Number.isFinite(nodeLimit) ? nodeLimitOffset(file.content, nodeLimit) : undefined;
+  if (over !== undefined) {
+    const before = file.content.slice(0, over);
+    const line = before.split("\n").length;
+    throw new RenderError(file.path, line, `more than ${nodeLimit} YAML nodes in one file, the limit (reading takes about 1 KB of memory per node)`, over - before.lastIndexOf("\n"));
+  }
   const lineCounter = new LineCounter();
   const lineOf = (offset: number) => lineCounter.linePos(offset);
   let docs: Document.Parsed[];

@@ -73,12 +73,12 @@ export interface KustomizeWalk {
 }
 
 /** Strings of a list field, entries of other types skipped. */
-function strings(v: unknown): string[] {
+export function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 }
 
 /** Objects of a list field, entries of other types skipped. */
-function objects(v: unknown): Record<string, unknown>[] {
+export function objects(v: unknown): Record<string, unknown>[] {
   return Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => !!x && typeof x === "object" && !Array.isArray(x)) : [];
 }
 

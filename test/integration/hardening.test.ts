@@ -30,7 +30,10 @@ before(async () => {
   w("h-inlink/cm.yaml", cm("b"));
   symlinkSync("../guestbook/guestbook-ui-svc.yaml", join(repo.work, "h-inlink", "svc.yaml"));
   w("h-huge/big.yaml", `${cm("big")}# ${"x".repeat(10 * 1024 * 1024 + 10)}\n`);
-  w("h-many/list.yaml", JSON.stringify({ apiVersion: "v1", kind: "List", items: Array.from({ length: 20_001 }, (_, i) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `cm-${i}` } })) }));
+  // in two files: one file of 20,001 objects would first exceed the YAML node limit of a file (MAX_YAML_NODES)
+  const items = Array.from({ length: 20_001 }, (_, i) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `cm-${i}` } }));
+  w("h-many/list.yaml", JSON.stringify({ apiVersion: "v1", kind: "List", items: items.slice(0, 10_000) }));
+  w("h-many/list2.yaml", JSON.stringify({ apiVersion: "v1", kind: "List", items: items.slice(10_000) }));
   w(
     "h-bomb/bomb.yaml",
     "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
