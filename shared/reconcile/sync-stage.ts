@@ -220,7 +220,7 @@ async function runOperation(
       : automated
         ? { failedRevision: op.revision, retry: afterFailure(rec.spec, retry, op, deps.now()) }
         : {};
-  deps.log.info("sync finished", { cluster: rec.name, operation: op.id, phase: progress.phase, revision: op.revision, message });
+  deps.log.info("sync finished", { cluster: rec.name, operation: op.id, phase: progress.phase, revision: op.revision, ...(message ? { detail: message } : {}) });
   return { synced: true, applied, status: { ...status, ...done, operation: undefined }, message: progress.phase === "Failed" ? `sync failed: ${message}` : undefined };
 }
 
