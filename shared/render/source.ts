@@ -39,6 +39,31 @@ function limitObjects<T extends RenderResult>(r: T, file: string): T {
 /** Longest tool message kept in a RenderError, characters: a Helm template that includes itself writes ~100 KB. */
 const MAX_TOOL_MESSAGE = 1000;
 
+/**
+ * Most `helm` / `kubectl kustomize` processes one process runs at once: 4. A reconcile batch
+ * renders its clusters concurrently; ten Helm renders at once took the process tree to 630 MB
+ * here (about 43 MB per `helm`), past the reconcile function's 512 MB, while a 512 MB Lambda has
+ * a third of a vCPU to run them on. The others wait for a slot (the render timeout counts from
+ * the start of the tool).
+ */
+export const MAX_TOOL_PROCESSES = 4;
+
+let toolsRunning = 0;
+const toolQueue: (() => void)[] = [];
+
+/** Runs `fn` when fewer than MAX_TOOL_PROCESSES tools run, handing its slot to the next waiting one when done. */
+async function toolSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (toolsRunning < MAX_TOOL_PROCESSES) toolsRunning++;
+  else await new Promise<void>((resolve) => toolQueue.push(resolve));
+  try {
+    return await fn();
+  } finally {
+    const next = toolQueue.shift();
+    if (next) next();
+    else toolsRunning--;
+  }
+}
+
 /** `msg` when short, else its start and its end (where Go tools put the root cause) around ` … `. */
 function elide(msg: string): string {
   const half = Math.floor((MAX_TOOL_MESSAGE - 3) / 2);
@@ -204,7 +229,7 @@ async function renderTyped(
     let stdout: string;
     const timeout = Number((opts.env ?? process.env).CONVERGE_RENDER_TIMEOUT_MS) || RENDER_TIMEOUT_MS;
     try {
-      ({ stdout } = await run(cmd, args, { env, timeout, maxBuffer: 256 * 1024 * 1024, killSignal: "SIGKILL" }));
+      ({ stdout } = await toolSlot(() => run(cmd, args, { env, timeout, maxBuffer: 256 * 1024 * 1024, killSignal: "SIGKILL" })));
     } catch (err) {
       const e = err as { killed?: boolean; stderr?: string; message: string; code?: string };
       if (e.code === "ENOENT")
