@@ -33,7 +33,9 @@ test("a failed sync's reason is on its 'sync finished' log line, nothing dropped
     syncOptions: { createNamespace: true },
   });
   const logger = new Logger({ serviceName: "converge-reconcile" });
-  const { lines } = await captureStdout(() => reconcileCluster(reconcileDeps(iso.services, { metrics: () => {}, log: logger }), { cluster: "log-fields", reason: "tick", enqueuedAt: new Date().toISOString() }));
+  const { lines } = await captureStdout(() =>
+    reconcileCluster(reconcileDeps(iso.services, { metrics: () => {}, log: logger }), { cluster: "log-fields", reason: "tick", enqueuedAt: new Date().toISOString() }),
+  );
   const logs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const finished = logs.find((l) => l.message === "sync finished");
   assert.ok(finished, `a 'sync finished' line among ${lines.join("\n")}`);

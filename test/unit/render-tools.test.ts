@@ -40,7 +40,10 @@ test(`ten Helm renders at once run at most ${MAX_TOOL_PROCESSES} helm processes 
       .sort((a, b) => (a.t === b.t ? a.d - b.d : a.t < b.t ? -1 : 1));
     let running = 0;
     let most = 0;
-    for (const e of events) most = Math.max(most, (running += e.d));
+    for (const e of events) {
+      running += e.d;
+      most = Math.max(most, running);
+    }
     assert.equal(events.length, 20);
     assert.equal(most, MAX_TOOL_PROCESSES);
   } finally {
