@@ -31,7 +31,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
-import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { ChaosCheck, ChaosResult } from "./check.js";
 import { chaosInstall, settingsConfigMap, tickTask, type ChaosInstall } from "./clusters.js";
 import { Injector, type FaultKind } from "./inject.js";
@@ -41,6 +41,7 @@ import { loadConfig, type ConvergeConfig } from "../../shared/config.js";
 import { createReconcileServices, reconcileDeps, type ReconcileServices } from "../../shared/compose/reconcile.js";
 import { dynamo } from "../../shared/compose/stores.js";
 import { reconcileCluster, type ReconcileDeps } from "../../shared/reconcile/reconcile.js";
+import type { ClusterRecord } from "../../shared/store/clusters.js";
 import { sqsClient, TaskQueue, type ReconcileTask } from "../../shared/queue/tasks.js";
 
 const execAsync = promisify(execFile);
@@ -159,23 +160,32 @@ async function clean(run: Run, s: Subject, task = taskOf(run, s), detectedAt = n
   s.calls = Math.max(s.calls, counter.calls);
 }
 
-/** Whether `s`'s status is what its live state at the head calls for. */
-async function converged(run: Run, s: Subject): Promise<boolean> {
-  const rec = await run.services.clusters.get(s.name, now(run));
-  const live = await liveValue(s);
+/** Whether `s`'s status, as observed, is what its live state at the head calls for. */
+function converged(run: Run, s: Subject, { rec, live }: Observed): boolean {
   if (!rec || rec.status.revision !== head(run).sha || rec.status.operation) return false;
   if (s.apply) return rec.status.sync === "Synced" && live === head(run).value;
   return rec.status.sync === (live === head(run).value ? "Synced" : "OutOfSync");
 }
 
-/** Clean ticks at the interval until `s` converges (at most SETTLE_TICKS). @returns whether it did. */
-async function settle(run: Run, s: Subject): Promise<boolean> {
-  for (let t = 0; t < SETTLE_TICKS; t++) {
-    if (await converged(run, s)) return true;
+/** What the audit reads of a subject: its registry record and its live value. */
+interface Observed {
+  rec?: ClusterRecord;
+  live?: string;
+}
+
+async function observe(run: Run, s: Subject): Promise<Observed> {
+  return { rec: await run.services.clusters.get(s.name, now(run)), live: await liveValue(s) };
+}
+
+/** Clean ticks at the interval until `s` converges (at most SETTLE_TICKS). @returns the last observation. */
+async function settle(run: Run, s: Subject): Promise<Observed> {
+  let seen = await observe(run, s);
+  for (let t = 0; t < SETTLE_TICKS && !converged(run, s, seen); t++) {
     run.offset += INTERVAL_MS;
     await clean(run, s);
+    seen = await observe(run, s);
   }
-  return converged(run, s);
+  return seen;
 }
 
 /** Checks one chain of changes (`from` → `to`, oldest first): a repeat of the previous change is doubled, any other break lost. */
@@ -189,13 +199,12 @@ function chain(xs: { at: string; from: string; to: string }[], what: string, f: 
 }
 
 /** The audit of `s` after an iteration: see the module doc. */
-async function audit(run: Run, s: Subject): Promise<void> {
+async function audit(run: Run, s: Subject, seen: Observed): Promise<void> {
   const f = run.findings;
-  const { config, clusters, events, operations } = run.services;
-  const rec = await clusters.get(s.name, now(run));
-  const live = await liveValue(s);
+  const { config, events, operations } = run.services;
+  const { rec, live } = seen;
   const truth = live === head(run).value ? "Synced" : "Modified";
-  if (!(await converged(run, s))) f.lost.add(`${s.name}: not converged at ${head(run).sha.slice(0, 7)} (status ${rec?.status.sync}, live ${live}, head ${head(run).value})`);
+  if (!converged(run, s, seen)) f.lost.add(`${s.name}: not converged at ${head(run).sha.slice(0, 7)} (status ${rec?.status.sync}, live ${live}, head ${head(run).value})`);
   if (await operations.running(s.name)) f.problems.add(`${s.name}: an operation left Running`);
   const raw = (await dynamo(config).send(new GetCommand({ TableName: config.tables.clusters, Key: { name: s.name }, ConsistentRead: true }))).Item;
   if (raw?.leaseOwner && Number(raw.leaseUntil) > now(run)) f.problems.add(`${s.name}: lease still held by ${raw.leaseOwner}`);
@@ -226,8 +235,7 @@ async function iteration(run: Run, subjects: Subject[], target: Subject, faulty:
     else await clean(run, s, task, detectedAt);
   }
   for (const s of subjects) {
-    await settle(run, s);
-    await audit(run, s);
+    await audit(run, s, await settle(run, s));
   }
 }
 
@@ -324,7 +332,9 @@ function proxiedKubeconfig(dir: string, proxy: FaultProxy): string {
 interface Wire {
   proxies: FaultProxy[];
   deps: ReconcileDeps;
+  /** The task queue through the SQS proxy, and a client reading the queue directly. */
   queue: TaskQueue;
+  sqs: SQSClient;
   kubeconfig: string;
   repoUrl: string;
 }
@@ -343,7 +353,7 @@ async function wire(run: Run): Promise<Wire> {
   const deps = reconcileDeps(createReconcileServices(config), { now: () => now(run), metrics: () => {}, syncWaitMs: 2_000 });
   const repoUrl = run.install.repo.url.replace(new URL(stack.gitBase).origin, git.url);
   const queue = new TaskQueue(sqsClient(config), run.install.iso.queueUrl);
-  return { proxies, deps, queue, kubeconfig: proxiedKubeconfig(run.install.iso.env.CONVERGE_WORK_DIR ?? stack.gitRoot, kube), repoUrl };
+  return { proxies, deps, queue, sqs: sqsClient(loadConfig(run.install.iso.env)), kubeconfig: proxiedKubeconfig(run.install.iso.env.CONVERGE_WORK_DIR ?? stack.gitRoot, kube), repoUrl };
 }
 
 /** Tries of a tick to enqueue a task whose send failed (the next tick's runs, a minute apart). */
@@ -365,7 +375,7 @@ async function enqueue(run: Run, w: Wire, s: Subject): Promise<ReconcileTask | u
       // the tick fails; its next run sends the same task again
     }
   }
-  const sqs = sqsClient(loadConfig(run.install.iso.env));
+  const { sqs } = w;
   const got: ReconcileTask[] = [];
   for (;;) {
     const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: run.install.iso.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
