@@ -17,6 +17,7 @@ import { exampleRepo, isolated, kubectl, stackEnv, type Isolated } from "../supp
 import { startControlPlane, type LocalControlPlane } from "../../tools/local/control-plane.js";
 import type { OperationSummary } from "../../shared/store/operations.js";
 import { main } from "../../cli/main.js";
+import { waitFor as waitUntil } from "../support/wait.js";
 
 const SECRET = "local-keep-secret";
 const NAME = "keep-gb";
@@ -29,16 +30,8 @@ let iso: Isolated;
 let repo: ReturnType<typeof exampleRepo>;
 let plane: LocalControlPlane;
 
-/** Polls `check` every 250 ms until it returns a value. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; events:\n${events.join("\n")}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Polls `check` until it returns a value; a timeout lists the events seen. */
+const waitFor = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number) => waitUntil(what, check, timeoutMs, { context: () => `events:\n${events.join("\n")}` });
 
 /** Waits for an event line (the watcher reports a reconcile once its status is written, just after its operation). */
 const eventLine = (match: (line: string) => boolean) => waitFor("an event line", async () => events.find(match), 5_000);

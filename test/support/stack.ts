@@ -70,7 +70,13 @@ export async function isolated(prefix: string): Promise<Isolated> {
   const cfg0 = loadConfig(base);
   await createTables(stack.dynamodbEndpoint, cfg0.tables);
   const q = await createQueue(stack.sqsEndpoint, id);
-  const env = { ...base, CONVERGE_QUEUE_URL: q.queueUrl, CONVERGE_RESUME_QUEUE_URL: q.resumeUrl, CONVERGE_WORK_DIR: join(process.env.CONVERGE_TEST_WORK ?? "/tmp", id) };
+  const env = {
+    ...base,
+    CONVERGE_QUEUE_URL: q.queueUrl,
+    CONVERGE_RESUME_QUEUE_URL: q.resumeUrl,
+    CONVERGE_IMAGE_QUEUE_URL: q.imageQueueUrl,
+    CONVERGE_WORK_DIR: join(process.env.CONVERGE_TEST_WORK ?? "/tmp", id),
+  };
   const cfg = loadConfig(env);
   const sqs = sqsClient(cfg);
   return {

@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GITEA_VERSION, addWebhook, createRepo, pushFiles, type Gitea } from "../../tools/testbed/gitea.js";
 import { GITEA_START_TIMEOUT_MS, gitea, stopGitea } from "../support/gitea.js";
+import { waitFor } from "../support/wait.js";
 
 const fixture = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "webhooks", "gitea", `push.gitea-${GITEA_VERSION.slice(1)}.json`);
 
@@ -50,16 +51,6 @@ after(async () => {
   await new Promise((r) => server?.close(r));
   await stopGitea();
 });
-
-async function waitFor<T>(what: string, get: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test("Gitea answers its API with the version built", async () => {
   const v = await g.api<{ version: string }>("GET", "/version");

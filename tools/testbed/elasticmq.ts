@@ -57,10 +57,11 @@ aws { region = us-east-1, accountId = 000000000000 }
 /**
  * Creates the FIFO queue `<name>.fifo` (explicit deduplication ids, visibility timeout 60 s)
  * with its dead-letter queue `<name>-dlq.fifo` (maxReceiveCount 5, as in AWS), and the standard
- * resume queue `<name>-resume` (per-message delays, shared/queue/resume.ts).
+ * resume queue `<name>-resume` (per-message delays, shared/queue/resume.ts), and the standard
+ * image queue `<name>-images` (shared/images/trigger.ts).
  * @returns the queue URLs.
  */
-export async function createQueue(endpoint: string, name: string): Promise<{ queueUrl: string; dlqUrl: string; resumeUrl: string }> {
+export async function createQueue(endpoint: string, name: string): Promise<{ queueUrl: string; dlqUrl: string; resumeUrl: string; imageQueueUrl: string }> {
   const sqs = client(endpoint);
   try {
     const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: "true", ContentBasedDeduplication: "false" } }));
@@ -72,7 +73,8 @@ export async function createQueue(endpoint: string, name: string): Promise<{ que
       }),
     );
     const resume = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-resume`, Attributes: { VisibilityTimeout: "60" } }));
-    return { queueUrl: q.QueueUrl!, dlqUrl: dlq.QueueUrl!, resumeUrl: resume.QueueUrl! };
+    const images = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-images`, Attributes: { VisibilityTimeout: "300" } }));
+    return { queueUrl: q.QueueUrl!, dlqUrl: dlq.QueueUrl!, resumeUrl: resume.QueueUrl!, imageQueueUrl: images.QueueUrl! };
   } finally {
     sqs.destroy();
   }

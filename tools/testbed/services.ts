@@ -47,9 +47,16 @@ export async function startServices(o: { workDir: string; log?: (s: string) => v
     CONVERGE_TABLE_PREFIX: "converge-",
   };
   await createTables(ddb.value.endpoint, loadConfig(base).tables);
-  const { queueUrl, resumeUrl } = await createQueue(mq.value.endpoint, "converge-reconcile");
+  const { queueUrl, resumeUrl, imageQueueUrl } = await createQueue(mq.value.endpoint, "converge-reconcile");
   return {
-    env: { ...base, CONVERGE_QUEUE_URL: queueUrl, CONVERGE_RESUME_QUEUE_URL: resumeUrl, CONVERGE_GIT_URL: git.value.url("argocd-example-apps"), CONVERGE_WORK_DIR: join(o.workDir, "converge") },
+    env: {
+      ...base,
+      CONVERGE_QUEUE_URL: queueUrl,
+      CONVERGE_RESUME_QUEUE_URL: resumeUrl,
+      CONVERGE_IMAGE_QUEUE_URL: imageQueueUrl,
+      CONVERGE_GIT_URL: git.value.url("argocd-example-apps"),
+      CONVERGE_WORK_DIR: join(o.workDir, "converge"),
+    },
     gitRoot,
     gitBaseUrl: git.value.baseUrl,
     stop: async () => void (await Promise.allSettled([ddb.value.stop(), mq.value.stop(), git.value.stop()])),
