@@ -16,6 +16,9 @@
  * | `CONVERGE_WEBHOOK_SECRET` | GitHub webhook secret (local mode) | — |
  * | `CONVERGE_WEBHOOK_SECRETS` | webhook secrets per Git host as JSON, `{"gitlab": ["token"], ...}` (local mode; shared/webhook/secrets.ts) | — |
  * | `CONVERGE_WEBHOOK_SECRET_ARN` | Secrets Manager secret holding the webhook secrets, in the same JSON or as the GitHub secret alone (AWS) | — |
+ * | `CONVERGE_IMAGE_QUEUE_URL` | URL of the standard queue of image triggers (registry notifications, ECR events; shared/images/trigger.ts) | required to receive image events |
+ * | `CONVERGE_REGISTRY_TOKEN` | bearer token registries send with their notifications (local mode) | — |
+ * | `CONVERGE_REGISTRY_TOKEN_SECRET_ARN` | Secrets Manager secret holding that token (AWS) | — |
  * | `CONVERGE_WORK_DIR` | scratch space for Git fetches | `$TMPDIR/converge` |
  * | `CONVERGE_EVENT_TTL_DAYS` | days drift events are kept (DynamoDB TTL) | 90 |
  * | `CONVERGE_OPERATIONS_TTL_DAYS` | days sync operations are kept (DynamoDB TTL); unset, empty, `0` or not a positive number: forever | forever |
@@ -45,6 +48,11 @@ export interface ConvergeConfig {
   /** `CONVERGE_WEBHOOK_SECRETS`: per-host webhook secrets as JSON text. */
   webhookSecrets?: string;
   webhookSecretArn?: string;
+  /** Standard queue of image triggers (shared/images/trigger.ts). */
+  imageQueueUrl?: string;
+  /** The registries' notification bearer token (local mode). */
+  registryToken?: string;
+  registryTokenSecretArn?: string;
   workDir: string;
   eventTtlDays: number;
   /** Days sync operations are kept; undefined: forever. */
@@ -73,6 +81,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConvergeConfig
     webhookSecret: env.CONVERGE_WEBHOOK_SECRET || undefined,
     webhookSecrets: env.CONVERGE_WEBHOOK_SECRETS || undefined,
     webhookSecretArn: env.CONVERGE_WEBHOOK_SECRET_ARN || undefined,
+    imageQueueUrl: env.CONVERGE_IMAGE_QUEUE_URL || undefined,
+    registryToken: env.CONVERGE_REGISTRY_TOKEN || undefined,
+    registryTokenSecretArn: env.CONVERGE_REGISTRY_TOKEN_SECRET_ARN || undefined,
     workDir: env.CONVERGE_WORK_DIR || join(tmpdir(), "converge"),
     eventTtlDays: Number(env.CONVERGE_EVENT_TTL_DAYS ?? 90),
     operationTtlDays: Number(env.CONVERGE_OPERATIONS_TTL_DAYS) > 0 ? Number(env.CONVERGE_OPERATIONS_TTL_DAYS) : undefined,

@@ -245,6 +245,21 @@ export const ClusterSpecSchema = z.object({
    * restores `previousRef` (absent: the branch head).
    */
   rollback: z.object({ to: z.string().regex(/^[0-9a-f]{40}$/), previousRef: z.string().optional(), at: z.string(), caller: z.string() }).optional(),
+  /**
+   * Image update automation (shared/images): registry events and scans move the image tags
+   * marked in the files under `source.path`, by commits to the tracked branch, following the
+   * policies of `policyFile` (a repository path, `.converge/images.yaml` by default).
+   */
+  imageUpdate: z
+    .object({
+      policyFile: z
+        .string()
+        .min(1)
+        .refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), "policyFile is a path inside the repository")
+        .default(".converge/images.yaml"),
+    })
+    .strict()
+    .optional(),
   /** Differences not to count as drift (Argo CD's ignoreDifferences format; see shared/diff/ignore.ts). */
   ignoreDifferences: z.array(IgnoreRuleSchema).default([]),
 });

@@ -107,6 +107,39 @@ function permanent(err: unknown, url: string): never {
   throw err;
 }
 
+/** A push the remote refused: the branch moved on since the commit's parent, or the server refused the update. Fetch the new head and try again. */
+export class PushRejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PushRejectedError";
+  }
+}
+
+/**
+ * Writes the tree `oid` (at repository folder `dir`) with the files of `files` under it
+ * replaced by new blobs, and returns the new tree's id; subtrees without a change keep theirs.
+ * @throws SourceError when a path of `files` under `dir` is not a file there.
+ */
+async function replaceInTree(gitdir: string, oid: string, dir: string, files: Map<string, string>): Promise<string> {
+  const { tree } = await git.readTree({ fs, gitdir, oid });
+  const prefix = dir ? `${dir}/` : "";
+  const under = [...files.keys()].filter((p) => p.startsWith(prefix));
+  const entries = [];
+  for (const entry of tree) {
+    const p = `${prefix}${entry.path}`;
+    if (entry.type === "tree" && under.some((f) => f.startsWith(`${p}/`))) entries.push({ ...entry, oid: await replaceInTree(gitdir, entry.oid, p, files) });
+    else if (entry.type === "blob" && files.has(p)) entries.push({ ...entry, oid: await git.writeBlob({ fs, gitdir, blob: Buffer.from(files.get(p)!, "utf8") }) });
+    else entries.push(entry);
+  }
+  for (const f of under) {
+    const rest = f.slice(prefix.length);
+    const head = rest.split("/")[0]!;
+    const entry = tree.find((e) => e.path === head);
+    if (!entry || (rest === head && entry.type !== "blob") || (rest !== head && entry.type !== "tree")) throw new SourceError(`${f}: not a file of the commit written on`, f);
+  }
+  return git.writeTree({ fs, gitdir, tree: entries });
+}
+
 /** Fetches and reads revisions of remote repositories. */
 export class GitSource {
   /** Number of network round trips (ref listings and fetches) made, for tests and benchmarks. */
@@ -305,6 +338,48 @@ export class GitSource {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Writes a commit on top of `parent` (fetched already) in the local copy, nothing sent: the
+   * files of `files` (repository path → new text; each must exist at `parent`) replaced, every
+   * other entry kept, author and committer `author` at `now`.
+   * @returns the new commit's SHA.
+   * @throws SourceError when a path of `files` is not a file at `parent`.
+   */
+  async commit(url: string, parent: string, files: Map<string, string>, message: string, author: { name: string; email: string }, now = Date.now()): Promise<string> {
+    const gitdir = this.gitdir(url);
+    return this.exclusive(gitdir, async () => {
+      const { commit } = await git.readCommit({ fs, gitdir, oid: parent });
+      const tree = await replaceInTree(gitdir, commit.tree, "", files);
+      const who = { ...author, timestamp: Math.floor(now / 1000), timezoneOffset: 0 };
+      return git.writeCommit({ fs, gitdir, commit: { message, tree, parent: [parent], author: who, committer: who } });
+    });
+  }
+
+  /**
+   * Pushes commit `oid` (written by `commit`) to `branch`, which must still be at its parent:
+   * no force. One ref listing and one pack sent.
+   * @throws PushRejectedError when the branch moved on (not a fast-forward) or the server
+   *   refused the update; SourceError when the credentials are refused or the repository is
+   *   gone; network errors as isomorphic-git throws them.
+   */
+  async push(url: string, branch: string, oid: string, auth?: GitAuth): Promise<void> {
+    const gitdir = this.gitdir(url);
+    return this.exclusive(gitdir, async () => {
+      const ref = `refs/heads/converge-push-${oid}`;
+      await git.writeRef({ fs, gitdir, ref, value: oid, force: true });
+      this.requests++;
+      try {
+        await git.push({ fs, http, gitdir, url, ref, remoteRef: `refs/heads/${branch}`, onAuth: this.onAuth(auth) });
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === "PushRejectedError" || code === "GitPushError") throw new PushRejectedError(`${url} refused the push to ${branch}: ${(err as Error).message.trim()}`);
+        permanent(err, url);
+      } finally {
+        await git.deleteRef({ fs, gitdir, ref }).catch(() => undefined);
+      }
+    });
   }
 
   /**

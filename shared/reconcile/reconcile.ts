@@ -481,7 +481,7 @@ function statusOf(ctx: Ctx, revision: string, key: string, compared: Compared, d
  *   objects (see shared/sync/annotations.ts); warnings of the render and of the read.
  * @throws RenderError, SourceError.
  */
-export async function renderRevision(deps: Pick<ReconcileDeps, "git">, spec: ClusterRecord["spec"], revision: string, detected?: SourceType) {
+export async function renderRevision(deps: { git: Pick<ReconcileDeps["git"], "listNames" | "readFiles"> }, spec: ClusterRecord["spec"], revision: string, detected?: SourceType) {
   const { source } = spec;
   const type = detected ?? detectTypeFromNames(await deps.git.listNames(source.repoUrl, revision, source.path), source.type);
   const sourceSpec = { path: source.path, type, recursive: source.recursive, include: source.include, exclude: source.exclude, helm: source.helm };

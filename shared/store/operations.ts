@@ -23,7 +23,7 @@
  */
 import { randomBytes, createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { batchWriteAll, queryAll } from "./client.js";
 
 /** What started an operation. `caller` is the identity of a person (IAM ARN, `user@host`). */
@@ -33,7 +33,25 @@ export type OperationTrigger =
   | { type: "self-heal"; attempt: number }
   | { type: "manual"; caller: string }
   | { type: "rollback"; caller: string /** Revision (commit SHA) rolled back to. */; to: string }
-  | { type: "retry" /** Id of the operation retried. */; of: string; attempt: number };
+  | { type: "retry" /** Id of the operation retried. */; of: string; attempt: number }
+  | ImageUpdateTrigger;
+
+/**
+ * An image update (shared/images): the commit written to Git when a registry event or scan
+ * moved marked image tags. `source` says what reported the images: `registry` (a
+ * distribution notification), `ecr` (Amazon ECR's EventBridge event), `scan` (the scheduled
+ * tag listing). `commit` is the commit written (also the operation's `revision`); absent when
+ * nothing was written (phase Error: the branch did not render with the change, or the push was
+ * refused every time), the operation's `revision` then being the head the change was made on.
+ */
+export interface ImageUpdateTrigger {
+  type: "image-update";
+  source: "registry" | "ecr" | "scan";
+  /** The event's id (a notification's or EventBridge's), when it has one. */
+  eventId?: string;
+  images: { policy: string; image: string; from: string; to: string; file: string; line: number }[];
+  commit?: string;
+}
 
 /**
  * Running while it syncs; Succeeded: every resource synced; Failed: the sync ran and some
@@ -211,6 +229,8 @@ export function describeTrigger(t: OperationTrigger): string {
       return `rollback to ${t.to.slice(0, 12)} by ${t.caller}`;
     case "retry":
       return `retry #${t.attempt} of ${t.of}`;
+    case "image-update":
+      return `image update (${t.source}): ${t.images.map((i) => `${i.policy} ${i.from} → ${i.to}`).join(", ")}`;
   }
 }
 
@@ -344,6 +364,27 @@ export class OperationStore {
         // another start won the pointer meanwhile: look again
       }
     }
+  }
+
+  /**
+   * Records an operation that is over when it is known, such as an image update's commit:
+   * written once, finished, without taking the cluster's `running` pointer (a sync may be
+   * running meanwhile) and without moving its `succeeded` pointers (nothing was synced).
+   * @returns the stored operation.
+   * @throws Error when an operation of that id already exists.
+   */
+  async record(input: NewOperation & { phase: OperationPhase; finishedAt: string }, now = Date.now()): Promise<OperationRecord> {
+    if (!FINAL_PHASES.includes(input.phase)) throw new Error(`record: phase must be Succeeded, Failed or Error, not ${input.phase}`);
+    const startedAt = input.startedAt ?? new Date(now).toISOString();
+    const op: Operation = { ...input, id: input.id ?? newOperationId(startedAt), startedAt, retryCount: input.retryCount ?? 0, resources: input.resources ?? [] };
+    const { item, record } = await this.prepare(op, new Date(now).toISOString());
+    try {
+      await this.db.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: "attribute_not_exists(sk)" }));
+    } catch (err) {
+      if ((err as { name?: string }).name === "ConditionalCheckFailedException") throw new Error(`operation ${op.id} of cluster "${op.cluster}" already exists`);
+      throw err;
+    }
+    return record;
   }
 
   /**

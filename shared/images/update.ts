@@ -1,0 +1,266 @@
+/**
+ * Image update automation: images reported pushed (or listed by a scan) become one commit per
+ * repository branch, moving the marked fields (./markers.ts) their policies (./policy.ts)
+ * select (./select.ts). For each branch tracked by clusters with `imageUpdate`:
+ * 1. the head is resolved and fetched; the policy file read at it;
+ * 2. the YAML files under those clusters' paths are searched for markers naming a policy of an
+ *    image reported; a field moves when its policy selects a reported tag above the field's;
+ * 3. the commit is written locally on the head, and every cluster of the branch must render at
+ *    it (the repository's own render, shared/reconcile `renderRevision`): when one does not,
+ *    nothing is pushed;
+ * 4. it is pushed without force; when the branch moved meanwhile, everything starts again on
+ *    the new head (a rebase: the fields are read again there), at most `MAX_ATTEMPTS` times;
+ * 5. each cluster whose files changed gets an operation recording the trigger, the images
+ *    (old → new, file and line) and the commit.
+ * The commit then reaches the clusters like any push: the Git host's webhook, then the sync.
+ * The same tag reported twice finds the field already moved: no second commit.
+ */
+import { MANIFEST, RenderError } from "../render/directory.js";
+import { renderRevision } from "../reconcile/reconcile.js";
+import type { ReconcileDeps } from "../reconcile/reconcile.js";
+import { normalizeRepoUrl } from "../git/url.js";
+import { PushRejectedError, SourceError, type GitAuth, type GitSource, type SourceFile } from "../git/source.js";
+import type { ClusterRecord } from "../store/clusters.js";
+import type { ImageUpdateTrigger, OperationStore } from "../store/operations.js";
+import type { PushedImage } from "./events.js";
+import { findMarkers, MarkerError, markedImage, nextValue, rewrite, type Marker } from "./markers.js";
+import { parsePolicyFile, PolicyError, type ImagePolicy, type PolicyFile } from "./policy.js";
+import { selectTag, shouldMove } from "./select.js";
+
+/** Pushes tried on one branch before giving up (each after the branch moved on). */
+export const MAX_ATTEMPTS = 5;
+
+/** Most YAML files searched for markers on one branch. */
+export const MAX_MARKED_FILES = 5_000;
+
+/** One marked field moved. */
+export type ImageChange = ImageUpdateTrigger["images"][number];
+
+/** What reported the images, and its event id. */
+export interface ImageTrigger {
+  source: ImageUpdateTrigger["source"];
+  eventId?: string;
+  images: PushedImage[];
+}
+
+/** What the update needs: the registry, Git (read, commit, push), where operations go. */
+export interface ImageUpdateDeps {
+  clusters: { listAll(): Promise<ClusterRecord[]> };
+  git: Pick<GitSource, "resolveBranch" | "fetch" | "listNames" | "readFiles" | "commit" | "push">;
+  operations: Pick<OperationStore, "record">;
+  gitAuth: NonNullable<ReconcileDeps["gitAuth"]>;
+  now?: () => number;
+}
+
+/** The outcome on one branch. */
+export interface BranchOutcome {
+  repoUrl: string;
+  branch: string;
+  /** The clusters tracking it with image updates. */
+  clusters: string[];
+  /** The head the changes were computed on (the last one tried). */
+  base?: string;
+  changes: ImageChange[];
+  /** The commit pushed; absent for a dry run, no change, or an error. */
+  commit?: string;
+  /** Pushes tried. */
+  attempts: number;
+  /** Why nothing was written although something would change, or the branch could not be read. */
+  error?: string;
+  /** Markers left alone, and why (a policy the file does not have). */
+  warnings: string[];
+}
+
+/** The clusters with image updates, by the branch they track (`ref`-pinned and rolled-back clusters left out: Git's head does not reach them). */
+export function branchesOf(clusters: ClusterRecord[], only?: string[]): ClusterRecord[][] {
+  const groups = new Map<string, ClusterRecord[]>();
+  for (const c of clusters) {
+    if (!c.spec.imageUpdate || c.spec.source.ref || (only && !only.includes(c.name))) continue;
+    const key = `${normalizeRepoUrl(c.spec.source.repoUrl)}#${c.spec.source.branch}#${c.spec.imageUpdate.policyFile}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Runs an image update for `trigger` on every branch tracked by clusters with `imageUpdate`
+ * (or by `opts.clusters` only), one branch after the other.
+ * @param opts.dryRun compute the changes, write nothing.
+ * @returns one outcome per branch.
+ * @throws network errors of Git (a retry of the trigger may help); a branch's own problems
+ *   (no policy file, an invalid one, a render failing) are in its outcome.
+ */
+export async function updateImages(deps: ImageUpdateDeps, trigger: ImageTrigger, opts: { dryRun?: boolean; clusters?: string[] } = {}): Promise<BranchOutcome[]> {
+  const outcomes: BranchOutcome[] = [];
+  for (const group of branchesOf(await deps.clusters.listAll(), opts.clusters)) outcomes.push(await updateBranch(deps, group, trigger, opts.dryRun ?? false));
+  return outcomes;
+}
+
+/** A branch's attempt: changes on the head, then the commit, the render check and the push. */
+async function updateBranch(deps: ImageUpdateDeps, group: ClusterRecord[], trigger: ImageTrigger, dryRun: boolean): Promise<BranchOutcome> {
+  const { repoUrl, branch } = group[0]!.spec.source;
+  const out: BranchOutcome = { repoUrl, branch, clusters: group.map((c) => c.name), changes: [], attempts: 0, warnings: [] };
+  const auth = await deps.gitAuth(group[0]!.spec.source);
+  for (;;) {
+    const planned = await planBranch(deps, group, trigger, auth).catch((err: unknown) => {
+      if (err instanceof PolicyError || err instanceof SourceError) return { error: err.message };
+      throw err;
+    });
+    if ("error" in planned) return { ...out, error: planned.error };
+    Object.assign(out, { base: planned.head, changes: planned.changes, warnings: planned.warnings });
+    if (planned.changes.length === 0 || dryRun) return out;
+    const commit = await deps.git.commit(repoUrl, planned.head, planned.files, commitMessage(planned.changes, trigger), planned.policies.author, deps.now?.());
+    const broken = await renderFailure(deps, group, commit);
+    const refused = (error: string) => recordOperations(deps, group, trigger, planned.changes, { base: planned.head, error }).then(() => ({ ...out, error }));
+    if (broken) return refused(`not written: ${broken}`);
+    out.attempts++;
+    try {
+      await deps.git.push(repoUrl, branch, commit, auth);
+    } catch (err) {
+      if (err instanceof PushRejectedError && out.attempts < MAX_ATTEMPTS) continue; // the branch moved on: again on its new head
+      if (err instanceof PushRejectedError) return refused(`not written: ${err.message} (${out.attempts} attempts)`);
+      throw err;
+    }
+    await recordOperations(deps, group, trigger, planned.changes, { commit });
+    return { ...out, commit };
+  }
+}
+
+/** The changes on the branch's head: its policies, its marked files, the new texts. */
+async function planBranch(deps: ImageUpdateDeps, group: ClusterRecord[], trigger: ImageTrigger, auth: GitAuth | undefined) {
+  const { repoUrl, branch } = group[0]!.spec.source;
+  const head = await deps.git.resolveBranch(repoUrl, branch, auth);
+  await deps.git.fetch(repoUrl, head, branch, auth);
+  const policyFile = group[0]!.spec.imageUpdate!.policyFile;
+  const policies = await readPolicies(deps, repoUrl, head, policyFile);
+  const reported = new Map<string, string[]>();
+  for (const i of trigger.images) reported.set(i.image, [...(reported.get(i.image) ?? []), i.tag]);
+  const files = await markedFiles(
+    deps,
+    repoUrl,
+    head,
+    group.map((c) => c.spec.source.path),
+  );
+  const changes: ImageChange[] = [];
+  const texts = new Map<string, string>();
+  const warnings: string[] = [];
+  for (const f of files) {
+    const edits = fileEdits(f, policies.policies, reported, warnings);
+    if (edits.length === 0) continue;
+    texts.set(f.path, rewrite(f.content, edits));
+    changes.push(...edits.map((e) => e.change));
+  }
+  return { head, policies, files: texts, changes, warnings };
+}
+
+/** The policy file at `head` (fetched already). @throws PolicyError (missing, invalid). */
+export async function readPolicies(deps: ImageUpdateDeps, repoUrl: string, head: string, file: string): Promise<PolicyFile> {
+  const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : "";
+  const read = await deps.git
+    .readFiles(repoUrl, head, dir, { plan: async (paths, r) => (paths.includes(file) ? collect(r([file])) : []) })
+    .catch((err: unknown) => (err instanceof SourceError ? { files: [] } : Promise.reject(err)));
+  const text = read.files[0]?.content;
+  if (text === undefined) throw new PolicyError(file, 1, `no policy file at ${head.slice(0, 12)}: image updates need ${file} (see the README's image update section)`);
+  return parsePolicyFile(text, file);
+}
+
+async function collect(files: AsyncIterable<SourceFile>): Promise<SourceFile[]> {
+  const out: SourceFile[] = [];
+  for await (const f of files) out.push(f);
+  return out;
+}
+
+/** The YAML files under `paths` at `head` that may hold markers (read once each). @throws SourceError past MAX_MARKED_FILES. */
+async function markedFiles(deps: ImageUpdateDeps, repoUrl: string, head: string, paths: string[]): Promise<SourceFile[]> {
+  const under = (p: string) => paths.some((d) => !d || p.startsWith(`${d}/`));
+  const read = await deps.git.readFiles(repoUrl, head, "", {
+    plan: async (all, r) => {
+      const wanted = all.filter((p) => under(p) && MANIFEST.test(p));
+      if (wanted.length > MAX_MARKED_FILES) throw new SourceError(`${wanted.length} YAML files under ${paths.join(", ")}: more than the ${MAX_MARKED_FILES} searched for image markers`);
+      return collect(r(wanted));
+    },
+  });
+  return read.files;
+}
+
+/** The marked fields of one file that move, with their new text. */
+function fileEdits(f: SourceFile, policies: ImagePolicy[], reported: Map<string, string[]>, warnings: string[]): { marker: Marker; value: string; change: ImageChange }[] {
+  const edits = [];
+  let markers: Marker[];
+  try {
+    markers = findMarkers(f.path, f.content);
+  } catch (err) {
+    if (!(err instanceof MarkerError)) throw err;
+    warnings.push(`${err.message}: the file's markers are left alone`);
+    return [];
+  }
+  for (const m of markers) {
+    const policy = policies.find((p) => p.name === m.policy && (!m.namespace || !p.namespace || p.namespace === m.namespace));
+    if (!policy) {
+      warnings.push(`${m.file}:${m.line}: no policy named "${m.policy}" in the policy file: left alone`);
+      continue;
+    }
+    const tags = reported.get(policy.image);
+    if (!tags || m.part === "name") continue;
+    if (m.part === "digest") {
+      warnings.push(`${m.file}:${m.line}: a digest marker: Converge moves tags, not digests; left alone`);
+      continue;
+    }
+    const current = markedImage(m).tag ?? "";
+    const next = selectTag(policy, tags);
+    if (next === undefined || !shouldMove(policy, current, next)) continue;
+    edits.push({ marker: m, value: nextValue(m, policy.image, next), change: { policy: policy.name, image: policy.image, from: current, to: next, file: m.file, line: m.line } });
+  }
+  return edits;
+}
+
+/** The commit message: a summary line, then each field moved, then the trigger. */
+export function commitMessage(changes: ImageChange[], trigger: ImageTrigger): string {
+  const moves = [...new Set(changes.map((c) => `${c.image.split("/").pop()} ${c.from || "(none)"} → ${c.to}`))];
+  const lines = changes.map((c) => `- ${c.image}: ${c.from || "(none)"} → ${c.to} (policy ${c.policy}, ${c.file}:${c.line})`);
+  const by = { registry: "a registry notification", ecr: "an Amazon ECR push event", scan: "a registry scan" }[trigger.source];
+  return `Update images: ${moves.join(", ")}\n\n${lines.join("\n")}\n\nTriggered by ${by}${trigger.eventId ? ` (${trigger.eventId})` : ""}.\n`;
+}
+
+/** The first cluster of the branch that does not render at `commit`, with the error; undefined when all do. */
+async function renderFailure(deps: ImageUpdateDeps, group: ClusterRecord[], commit: string): Promise<string | undefined> {
+  for (const c of group) {
+    try {
+      await renderRevision(deps, c.spec, commit);
+    } catch (err) {
+      if (err instanceof RenderError || err instanceof SourceError) return `${c.name} does not render at the updated branch: ${err.message}`;
+      throw err;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * One operation per cluster whose files changed (Kustomize sources: every cluster of the
+ * branch, their bases may be anywhere): Succeeded with the commit pushed, or Error with why
+ * nothing was written (its revision the head the change was made on).
+ */
+async function recordOperations(
+  deps: ImageUpdateDeps,
+  group: ClusterRecord[],
+  trigger: ImageTrigger,
+  changes: ImageChange[],
+  result: { commit: string } | { base: string; error: string },
+): Promise<void> {
+  const at = new Date(deps.now?.() ?? Date.now()).toISOString();
+  for (const c of group) {
+    const path = c.spec.source.path;
+    const mine = changes.filter((ch) => c.spec.source.type === "kustomize" || !path || ch.file.startsWith(`${path}/`));
+    if (mine.length === 0) continue;
+    const moves = mine.map((m) => `${m.policy} ${m.from || "(none)"} → ${m.to}`).join(", ");
+    await deps.operations.record({
+      cluster: c.name,
+      revision: "commit" in result ? result.commit : result.base,
+      trigger: { type: "image-update", source: trigger.source, ...(trigger.eventId ? { eventId: trigger.eventId } : {}), images: mine, ...("commit" in result ? { commit: result.commit } : {}) },
+      phase: "commit" in result ? "Succeeded" : "Error",
+      startedAt: at,
+      finishedAt: at,
+      message: "commit" in result ? `committed ${result.commit.slice(0, 12)}: ${moves}` : `${moves}: ${result.error}`,
+    });
+  }
+}
