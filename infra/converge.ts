@@ -2,7 +2,8 @@
  * `Converge`: the whole control plane as one construct, so another CDK app can embed it
  * (`new Converge(this, "Converge", { divergedMinutes: 10 })`). It holds one construct per
  * runtime part: tables, queues, webhook, tick, reconcile, resume, the query API, alarms (Contributor Insights
- * rules, their SNS topics and the notify function that names the clusters) and the dashboard.
+ * rules, their SNS topics and the notify function that names the clusters), the dashboard and the
+ * image update automation (a new image tag in a registry becomes a commit in Git).
  */
 import type { Duration } from "aws-cdk-lib";
 import { Stack, Validations, type CfnElement } from "aws-cdk-lib";
@@ -18,8 +19,10 @@ import { Notify } from "./constructs/notify.js";
 import { ConvergeDashboard } from "./constructs/dashboard.js";
 import { QueryApi } from "./constructs/api.js";
 import { ConvergeEvents, type EventRoutes } from "./constructs/events.js";
+import { ImageUpdates } from "./constructs/images.js";
 import type { IEventBus } from "aws-cdk-lib/aws-events";
 import { PER_CLUSTER_METRICS_ENV, STALE_INTERVALS_ENV } from "../shared/metrics/emf.js";
+import { REGISTRY_SECRET_PREFIX } from "../shared/secrets.js";
 
 /** Settings with defaults for a fleet of tens to thousands of clusters. */
 export interface ConvergeProps {
@@ -46,6 +49,11 @@ export interface ConvergeProps {
   events?: EventRoutes & { bus?: IEventBus };
   /** Address of the web view (`converge ui` or a hosted copy): alarm messages link each named cluster's page. */
   uiUrl?: string;
+  /**
+   * Deploy the image update automation (default true): the image queue, the images and
+   * image-receive functions, the Amazon ECR push rule and the scan schedule (infra/constructs/images.ts).
+   */
+  imageUpdates?: boolean;
 }
 
 /** The Converge control plane. */
@@ -61,6 +69,8 @@ export class Converge extends Construct {
   readonly dashboard: ConvergeDashboard;
   readonly api: QueryApi;
   readonly events: ConvergeEvents;
+  /** The image update automation; undefined with `imageUpdates: false`. */
+  readonly images?: ImageUpdates;
 
   constructor(scope: Construct, id: string, props: ConvergeProps = {}) {
     super(scope, id);
@@ -89,6 +99,7 @@ export class Converge extends Construct {
     for (const fn of [this.reconcile.fn, this.tick.fn]) fn.addEnvironment(PER_CLUSTER_METRICS_ENV, String(props.perClusterMetrics ?? false));
     this.tick.fn.addEnvironment(STALE_INTERVALS_ENV, String(this.alarms.thresholds.staleIntervals));
     this.api = new QueryApi(this, "Api", { tables: this.tables });
+    if (props.imageUpdates ?? true) this.images = new ImageUpdates(this, "ImageUpdates", { tables: this.tables });
     this.dashboard = new ConvergeDashboard(this, "Dashboard", { alarms: this.alarms, extraAlarms: [this.notify.failures], perClusterMetrics: props.perClusterMetrics });
     this.acknowledgeFindings();
   }
@@ -102,7 +113,7 @@ export class Converge extends Construct {
     const logicalId = (c: Construct) => stack.resolve(stack.getLogicalId(c.node.defaultChild as CfnElement)) as string;
     const ack = (scope: Construct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
     const iam5 = (scope: Construct, resource: string, reason: string) => ack(scope, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
-    for (const fn of [this.webhook, this.tick, this.reconcile, this.resume, this.api, this.notify]) {
+    for (const fn of [this.webhook, this.tick, this.reconcile, this.resume, this.api, this.notify, ...(this.images ? [this.images] : [])]) {
       ack(
         fn,
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
@@ -116,7 +127,7 @@ export class Converge extends Construct {
     }
     iam5(this.reconcile, "arn:<AWS::Partition>:eks:*:<AWS::AccountId>:cluster/*", "EKS clusters are registered at run time (converge cluster add --eks); DescribeCluster only reads endpoint and CA");
     iam5(this.reconcile, "arn:<AWS::Partition>:iam::*:role/converge-*", "Cross-account EKS roles are registered at run time (--role-arn); only roles named converge-* whose trust policy allows it");
-    for (const fn of [this.reconcile, this.webhook]) {
+    for (const fn of [this.reconcile, this.webhook, ...(this.images ? [this.images.fn] : [])]) {
       iam5(
         fn,
         "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:converge/*",
@@ -124,11 +135,26 @@ export class Converge extends Construct {
       );
     }
     // the scheduler's invoke role is a stack-level singleton of aws-scheduler-targets
-    iam5(stack, `<${logicalId(this.tick.fn)}.Arn>:*`, "EventBridge Scheduler's role may invoke the tick function's versions (the LambdaInvoke target's default)");
+    for (const fn of [this.tick.fn, ...(this.images ? [this.images.fn] : [])]) {
+      iam5(stack, `<${logicalId(fn)}.Arn>:*`, "EventBridge Scheduler's role may invoke the function's versions (the LambdaInvoke target's default)");
+    }
+    if (this.images) this.acknowledgeImageFindings(this.images);
     ack(
       this.webhook,
       "AwsSolutions-SMG4",
       "The webhook secret holds the secrets shared with each Git host's hook configuration; rotating one is a coordinated manual step with two accepted at once (README: Webhooks from every Git host)",
     );
+  }
+
+  /** The image update's own cdk-nag acknowledgements (see `acknowledgeFindings`). */
+  private acknowledgeImageFindings(images: ImageUpdates): void {
+    Validations.of(images.fn).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${REGISTRY_SECRET_PREFIX}*]`,
+      reason: `Registry credentials are named by image policies in Git (credentialsSecretArn), read by the scan only: secrets named ${REGISTRY_SECRET_PREFIX}*`,
+    });
+    Validations.of(images.tokenSecret).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason: "The token is shared with each registry's notification configuration; rotating it is a coordinated manual step with two accepted at once (README: image updates)",
+    });
   }
 }

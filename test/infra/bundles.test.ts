@@ -2,8 +2,10 @@
  * The Lambda bundles, built with the options the CDK ships (`infra/bundling.ts`, also used by
  * `infra/constructs/function-defaults.ts`): every folder of `functions/` is bundled; each stays
  * under its size limit; a function other than the reconcile holds nothing only the reconcile
- * needs (Kubernetes client, Git, render, diff, sync, EKS/STS); every bundle loads in a fresh
- * `node`; and the reconcile's size rules keep `KubeConfig` working. No services needed.
+ * needs (Kubernetes client, Git, render, diff, sync, EKS/STS), but for what the webhook and the
+ * images function also need; image-receive has neither Git nor the Kubernetes client; every
+ * bundle loads in a fresh `node`; and the reconcile's size rules keep `KubeConfig` working. No
+ * services needed.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -31,6 +33,8 @@ async function node(args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
 /** Bundle limits, bytes of the minified `index.mjs`: the reconcile carries the Kubernetes client, Git, render, diff and sync. */
 const LIMIT = 600_000;
 const RECONCILE_LIMIT = 1_500_000;
+/** The images function: Git and the render of the reconcile (its render check), no Kubernetes client. */
+const IMAGES_LIMIT = 900_000;
 
 /** Inputs only the reconcile may hold (paths relative to the repository, as in esbuild's metafile). */
 const RECONCILE_ONLY_INPUTS = [
@@ -52,6 +56,16 @@ const RECONCILE_ONLY_INPUTS = [
 ];
 /** The Git reader, also in the webhook: the files a push changed when its payload does not list them (shared/webhook/changed.ts). */
 const WEBHOOK_ALSO = ["node_modules/isomorphic-git/", "shared/git/source.ts"];
+/**
+ * What the images function also holds (shared/images/update.ts): Git (read, commit, push), the
+ * reconcile's render (`renderRevision`: every cluster must render at the commit), the YAML of
+ * markers and policies. Not the Kubernetes client (checked below).
+ */
+const IMAGES_ALSO = RECONCILE_ONLY_INPUTS.filter(
+  (p) => !["node_modules/@kubernetes/", "shared/kube/", "node_modules/@smithy/signature-v4/", "shared/services.ts", "shared/compose/reconcile.ts"].includes(p),
+);
+/** What each function other than the reconcile may hold of RECONCILE_ONLY_INPUTS. */
+const ALSO: Record<string, string[]> = { webhook: WEBHOOK_ALSO, images: IMAGES_ALSO };
 /** Packages left to the Lambda runtime that only the reconcile may import (EKS endpoints, cross-account roles, SigV4 credentials). */
 const RECONCILE_ONLY_EXTERNALS = ["@aws-sdk/client-eks", "@aws-sdk/client-sts", "@aws-sdk/credential-provider-node"];
 
@@ -75,14 +89,14 @@ test("every folder of functions/ is a function, the reconcile among them", () =>
 });
 
 for (const name of names) {
-  const limit = name === "reconcile" ? RECONCILE_LIMIT : LIMIT;
+  const limit = name === "reconcile" ? RECONCILE_LIMIT : name === "images" ? IMAGES_LIMIT : LIMIT;
   test(`${name}: at most ${limit.toLocaleString("en")} bytes minified${name === "reconcile" ? "" : ", nothing only the reconcile uses"}`, () => {
     const meta = metas.get(name)!;
     const bytes = bundleBytes(meta);
     console.log(`${name}: ${bytes.toLocaleString("en")} bytes`);
     assert.ok(bytes <= limit, `functions/${name}: ${bytes.toLocaleString("en")} bytes > ${limit.toLocaleString("en")}`);
     if (name === "reconcile") return;
-    const allowed = name === "webhook" ? WEBHOOK_ALSO : [];
+    const allowed = ALSO[name] ?? [];
     assert.deepEqual(
       reconcileOnly(meta).filter((i) => !allowed.some((p) => i.startsWith(p))),
       [],
@@ -96,6 +110,25 @@ for (const name of names) {
     );
   });
 }
+
+test("image-receive holds neither Git nor the Kubernetes client; the images function holds Git and the render, not the Kubernetes client", () => {
+  assert.ok(names.includes("image-receive") && names.includes("images"), names.join(", "));
+  const inputs = (name: string) => Object.keys(output(metas.get(name)!).inputs);
+  const kube = (i: string) => i.startsWith("node_modules/@kubernetes/") || i.startsWith("shared/kube/");
+  const git = (i: string) => i.startsWith("node_modules/isomorphic-git/") || i === "shared/git/source.ts";
+  assert.deepEqual(
+    inputs("image-receive").filter((i) => kube(i) || git(i)),
+    [],
+    "image-receive",
+  );
+  assert.ok(inputs("image-receive").includes("shared/images/trigger.ts"), "image-receive holds receiveNotification (the check above sees its inputs)");
+  assert.deepEqual(inputs("images").filter(kube), [], "images: no Kubernetes client");
+  for (const p of ["node_modules/isomorphic-git/", "shared/render/", "shared/images/update.ts", "shared/images/scan.ts"])
+    assert.ok(
+      inputs("images").some((i) => i.startsWith(p)),
+      `images holds ${p}`,
+    );
+});
 
 test("the reconcile's size rules apply: client-node's unused generated models and whatwg-url's Unicode tables are left out", () => {
   const inputs = Object.keys(output(metas.get("reconcile")!).inputs);

@@ -54,7 +54,7 @@ test("the five tables follow shared/store/schema.ts: keys, indexes, TTL, on-dema
   template.allResources("AWS::DynamoDB::Table", { DeletionPolicy: "Retain" });
 });
 
-test("the FIFO queue: explicit dedup ids, a FIFO DLQ after 5 receives, visibility 6x the reconcile timeout; the standard resume queue with its DLQ", () => {
+test("the FIFO queue: explicit dedup ids, a FIFO DLQ after 5 receives, visibility 6x the reconcile timeout; the standard resume and image queues with their DLQs", () => {
   template.hasResourceProperties("AWS::SQS::Queue", {
     FifoQueue: true,
     ContentBasedDeduplication: false,
@@ -62,23 +62,27 @@ test("the FIFO queue: explicit dedup ids, a FIFO DLQ after 5 receives, visibilit
     RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
   });
   template.hasResourceProperties("AWS::SQS::Queue", { FifoQueue: Match.absent(), RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() } });
-  template.resourceCountIs("AWS::SQS::Queue", 4);
+  // the image queue and its DLQ: test/infra/images.test.ts
+  template.resourceCountIs("AWS::SQS::Queue", 6);
 });
 
-test("the functions on nodejs22.x with their configuration; reconcile reports batch item failures; resume only forwards to the FIFO queue", () => {
+test("the functions on nodejs22.x with their configuration; reconcile reports batch item failures; resume only forwards to the FIFO queue; image-receive only enqueues", () => {
   const all = ofType("AWS::Lambda::Function").filter((f) => (f.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.POWERTOOLS_SERVICE_NAME === "converge");
   const varsOf = (f: (typeof all)[number]) => (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
   const resume = all.find((f) => !varsOf(f).CONVERGE_CLUSTERS_TABLE && varsOf(f).CONVERGE_QUEUE_URL);
   assert.ok(resume, "the resume function knows the FIFO queue and no table");
-  const fns = all.filter((f) => f !== resume);
-  assert.ok(fns.length >= 4, "webhook, tick, reconcile, api");
+  const receive = all.find((f) => varsOf(f).CONVERGE_REGISTRY_TOKEN_SECRET_ARN);
+  assert.ok(receive && !varsOf(receive).CONVERGE_CLUSTERS_TABLE && varsOf(receive).CONVERGE_IMAGE_QUEUE_URL, "the image-receive function knows the image queue and no table");
+  assert.equal(receive.Properties.Runtime, "nodejs22.x");
+  const fns = all.filter((f) => f !== resume && f !== receive);
+  assert.ok(fns.length >= 5, "webhook, tick, reconcile, api, images");
   for (const f of fns) {
     assert.equal(f.Properties.Runtime, "nodejs22.x");
     const vars = (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     for (const v of ["CONVERGE_CLUSTERS_TABLE", "CONVERGE_SNAPSHOTS_TABLE", "CONVERGE_EVENTS_TABLE", "CONVERGE_DELIVERIES_TABLE", "CONVERGE_OPERATIONS_TABLE"]) assert.ok(vars[v], v);
     assert.deepEqual(f.Properties.TracingConfig, { Mode: "Active" });
   }
-  const reconcile = fns.find((f) => f.Properties.Timeout === RECONCILE_TIMEOUT.toSeconds());
+  const reconcile = fns.find((f) => f.Properties.Timeout === RECONCILE_TIMEOUT.toSeconds() && varsOf(f).CONVERGE_RESUME_QUEUE_URL);
   assert.ok(reconcile, "the reconcile function");
   assert.deepEqual(reconcile.Properties.Architectures, ["x86_64"], "matches the x86_64 kubectl layer");
   assert.equal((reconcile.Properties.Layers as unknown[]).length, 1);
@@ -90,18 +94,25 @@ test("the functions on nodejs22.x with their configuration; reconcile reports ba
   assert.equal((webhook.Properties.Environment as { Variables: Record<string, unknown> }).Variables.CONVERGE_WEBHOOK_MAX_BYTES, String(2 * 1024 * 1024));
 });
 
-test("the webhook has a Function URL, the tick a one-minute EventBridge Scheduler schedule", () => {
-  template.hasResourceProperties("AWS::Lambda::Url", { AuthType: "NONE" });
-  template.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(1 minute)" });
-  template.resourceCountIs("AWS::SecretsManager::Secret", 1);
+test("the webhook and image-receive have Function URLs, the tick and the image scan one-minute EventBridge Scheduler schedules", () => {
+  template.resourceCountIs("AWS::Lambda::Url", 2);
+  template.allResourcesProperties("AWS::Lambda::Url", { AuthType: "NONE" });
+  template.resourceCountIs("AWS::Scheduler::Schedule", 2);
+  template.allResourcesProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(1 minute)" });
+  // the webhook secrets and the registries' token
+  template.resourceCountIs("AWS::SecretsManager::Secret", 2);
 });
 
-test("the reconcile and webhook functions read Git tokens only from secrets named converge/*", () => {
+test("the reconcile, webhook and images functions read Git tokens only from secrets named converge/*", () => {
   const policies = Object.values(template.findResources("AWS::IAM::Policy")) as {
     Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } };
   }[];
   const readers = policies.filter((p) => p.Properties.PolicyDocument.Statement.some((s) => s.Action === "secretsmanager:GetSecretValue" && JSON.stringify(s.Resource).includes(":secret:converge/*")));
-  assert.deepEqual(readers.flatMap((p) => p.Properties.Roles.map((r) => r.Ref.replace(/ServiceRole.*$/, ""))).sort(), ["ConvergeReconcileFunction", "ConvergeWebhookFunction"]);
+  assert.deepEqual(readers.flatMap((p) => p.Properties.Roles.map((r) => r.Ref.replace(/ServiceRole.*$/, ""))).sort(), [
+    "ConvergeImageUpdatesFunction",
+    "ConvergeReconcileFunction",
+    "ConvergeWebhookFunction",
+  ]);
 });
 
 test("per-cluster alarms are Contributor Insights rule alarms, no per-cluster metric (details: test/infra/alarms.test.ts); every alarm notifies through the notify function", () => {
@@ -145,8 +156,9 @@ test("another app can embed the Converge construct; EKS access entries per sync 
   assert.throws(() => new ConvergeEksAccess(stack, "Bad", { clusterName: "x", role: c.reconcile.fn.role!, mode: "apply" }), /namespaces/);
 });
 
-test("the operations table: the reconcile function reads and writes it, the api function only reads it", () => {
-  const [id] = Object.entries(json.Resources).find(([, r]) => r.Type === "AWS::DynamoDB::Table" && (r.Properties.KeySchema as { AttributeName: string }[])[0]!.AttributeName === "cluster")!;
+test("the operations table: the reconcile function reads and writes it, the images function only writes it, the api function only reads it", () => {
+  // the drift events table is keyed on `cluster` too: the operations table by its construct id
+  const [id] = Object.entries(json.Resources).find(([k, r]) => r.Type === "AWS::DynamoDB::Table" && k.startsWith("ConvergeTablesOperations"))!;
   const fnOf = (p: { Properties: Record<string, unknown> }) => JSON.stringify(p.Properties.Roles);
   const grants = ofType("AWS::IAM::Policy").flatMap((p) =>
     (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement.filter((s) => JSON.stringify(s.Resource).includes(`"${id}"`)).map((s) => ({
@@ -156,9 +168,11 @@ test("the operations table: the reconcile function reads and writes it, the api 
   );
   const writers = grants.filter((g) => g.actions.includes("dynamodb:PutItem"));
   const readers = grants.filter((g) => g.actions.includes("dynamodb:Query") && !g.actions.includes("dynamodb:PutItem"));
-  assert.equal(writers.length, 1, "one writer");
-  assert.match(writers[0]!.roles, /Reconcile/);
-  assert.ok(writers[0]!.actions.includes("dynamodb:ConditionCheckItem") || writers[0]!.actions.includes("dynamodb:UpdateItem"));
+  assert.equal(writers.length, 2, "two writers");
+  const [reconcile, images] = [/Reconcile/, /ImageUpdatesFunction/].map((r) => writers.find((w) => r.test(w.roles)));
+  assert.ok(reconcile && images, JSON.stringify(writers));
+  assert.ok(reconcile.actions.includes("dynamodb:ConditionCheckItem") || reconcile.actions.includes("dynamodb:UpdateItem"));
+  assert.ok(!images.actions.includes("dynamodb:Query") && !images.actions.includes("dynamodb:GetItem"), "the image update records operations, never reads them");
   assert.equal(readers.length, 1, "one reader");
   assert.match(readers[0]!.roles, /Api/);
 });
