@@ -22,6 +22,7 @@ import { UsageError } from "./errors.js";
 import { diffLocal, renderLocal, type LocalRenderOptions } from "./local.js";
 import { formatLabels, matchesSelector, parseLabelFlags, parseSelector, SelectorError } from "../shared/cluster/selector.js";
 import { registerUiCommand } from "./ui.js";
+import { registerImageCommands } from "./images.js";
 
 export { UsageError };
 
@@ -61,6 +62,8 @@ interface AddOptions {
   label?: string[];
   statusHost?: string;
   statusApiUrl?: string;
+  imageUpdate?: boolean;
+  imagePolicies?: string;
 }
 
 /**
@@ -74,6 +77,18 @@ function statusesFlags(host: string | undefined, apiUrl: string | undefined, bas
   if (!h) throw new UsageError("--status-api-url needs --status-host github|gitea");
   const url = apiUrl ?? (host === undefined ? base?.apiUrl : undefined);
   return { host: h, ...(url ? { apiUrl: url } : {}) };
+}
+
+/**
+ * The `imageUpdate` of `cluster update` from `--[no-]image-update` and `--image-policies`:
+ * `{}` when neither is given (the registration keeps its own).
+ * @throws UsageError on `--no-image-update` with `--image-policies`.
+ */
+function imageUpdateChange(on: boolean | undefined, policies: string | undefined, base: { policyFile: string } | undefined): { imageUpdate?: { policyFile?: string } } {
+  if (on === false && policies) throw new UsageError("--no-image-update and --image-policies contradict each other");
+  if (on === false) return { imageUpdate: undefined };
+  if (on === undefined && policies === undefined) return {};
+  return { imageUpdate: { ...base, ...(policies ? { policyFile: policies } : {}) } };
 }
 
 /** The `-l, --selector` filter of `status` and `cluster list`: every cluster when absent. */
@@ -195,6 +210,7 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
       ...(o.statusHost || o.statusApiUrl ? { statuses: statusesFlags(o.statusHost, o.statusApiUrl) } : {}),
     },
     namespace: o.namespace,
+    ...(o.imageUpdate || o.imagePolicies ? { imageUpdate: o.imagePolicies ? { policyFile: o.imagePolicies } : {} } : {}),
     access: o.eks
       ? { type: "eks", clusterName: o.eks, region: o.region!, ...(o.roleArn ? { roleArn: o.roleArn } : {}) }
       : o.kubeconfig
@@ -211,8 +227,8 @@ export function specFromOptions(name: string, o: AddOptions): ClusterSpecInput {
 }
 
 /** `apply (self-heal, prune)`, `detect`: the sync policy as the CLI prints it. */
-function syncSummary(spec: { syncPolicy: string; selfHeal: boolean; prune: boolean }): string {
-  const extras = [spec.selfHeal && "self-heal", spec.prune && "prune"].filter(Boolean);
+function syncSummary(spec: { syncPolicy: string; selfHeal: boolean; prune: boolean; imageUpdate?: { policyFile: string } }): string {
+  const extras = [spec.selfHeal && "self-heal", spec.prune && "prune", spec.imageUpdate && `image updates from ${spec.imageUpdate.policyFile}`].filter(Boolean);
   return extras.length ? `${spec.syncPolicy} (${extras.join(", ")})` : spec.syncPolicy;
 }
 
@@ -289,6 +305,8 @@ export async function main(
     .option("--label <key=value...>", "labels of the cluster (env=prod region=eu-west-1); converge status -l env=prod selects on them")
     .addOption(new Option("--status-host <host>", "where commit statuses go: github (default for github.com), gitea, or none").choices(["github", "gitea", "none"]))
     .option("--status-api-url <url>", "API base URL for commit statuses: GitHub Enterprise's https://<host>/api/v3, Gitea's <origin>/api/v1 (default)")
+    .option("--image-update", "image update automation: commit the image tags the policies select to the tracked branch (needs Git write access)")
+    .option("--image-policies <path>", "with --image-update: the policy file in the repository", ".converge/images.yaml")
     .action(async (name: string, o: AddOptions) => {
       const rec = await svc().clusters.add(specFromOptions(name, o));
       out(
@@ -319,6 +337,9 @@ export async function main(
     .option("--label <key=value...>", "set labels (env=prod), or remove one with key- (env-); the others stay")
     .addOption(new Option("--status-host <host>", "where commit statuses go: github (default for github.com), gitea, or none").choices(["github", "gitea", "none"]))
     .option("--status-api-url <url>", "API base URL for commit statuses: GitHub Enterprise's https://<host>/api/v3, Gitea's <origin>/api/v1 (default)")
+    .option("--image-update", "turn image update automation on")
+    .option("--no-image-update", "turn image update automation off")
+    .option("--image-policies <path>", "the policy file in the repository (turns image updates on)")
     .action(
       async (
         name: string,
@@ -342,6 +363,8 @@ export async function main(
           label?: string[];
           statusHost?: string;
           statusApiUrl?: string;
+          imageUpdate?: boolean;
+          imagePolicies?: string;
         },
       ) => {
         const labels = o.label === undefined ? undefined : parseLabelFlags(o.label);
@@ -368,6 +391,7 @@ export async function main(
             ...(o.retryLimit !== undefined || o.retryBackoff !== undefined ? { retry: retryFlags(o.retryLimit, o.retryBackoff, spec.retry) } : {}),
             ...(o.ignoreDifferences !== undefined ? { ignoreDifferences: readIgnoreRules(o.ignoreDifferences) } : {}),
             ...(labels ? { labels: Object.fromEntries(Object.entries({ ...spec.labels, ...labels.set }).filter(([k]) => !labels.remove.includes(k))) } : {}),
+            ...imageUpdateChange(o.imageUpdate, o.imagePolicies, spec.imageUpdate),
           };
         });
         out(
@@ -523,6 +547,14 @@ export async function main(
     });
 
   registerUiCommand(program, { svc, out, err });
+  registerImageCommands(program, {
+    svc,
+    out,
+    err,
+    fail: () => {
+      exitCode = 1;
+    },
+  });
 
   program
     .command("tick")

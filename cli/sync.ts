@@ -90,7 +90,7 @@ export async function syncNow(services: Services, cluster: string, progress: (li
     const id = outcome.status.operation?.id;
     if (!id) {
       // this sync, or one the control plane ran meanwhile (it holds the lease while it syncs)
-      const last = (await services.operations.history(cluster, { limit: 1 })).operations[0];
+      const last = (await services.operations.history(cluster, { limit: 5 })).operations.find((op) => op.trigger.type !== "image-update");
       if (last && last.startedAt >= t0 && last.phase !== "Running") return last;
       if (outcome.status.sync === "Synced") return undefined;
       if (!/another sync of this cluster is running/.test(outcome.status.message ?? "")) throw new UsageError(outcome.status.message ?? `${cluster} is ${outcome.status.sync}: cannot sync`);
@@ -122,7 +122,7 @@ export async function rollbackTarget(services: Services, cluster: string, to: st
   }
   for (let cursor: string | undefined, page = 0; page < 20; page++) {
     const h = await services.operations.summaries(cluster, { limit: 100, ...(cursor ? { cursor } : {}) });
-    const earlier = h.operations.find((op) => op.phase === "Succeeded" && !op.dryRun && op.revision !== rec.status.appliedRevision);
+    const earlier = h.operations.find((op) => op.phase === "Succeeded" && !op.dryRun && op.trigger.type !== "image-update" && op.revision !== rec.status.appliedRevision);
     if (earlier) return earlier.revision;
     if (!h.cursor) break;
     cursor = h.cursor;

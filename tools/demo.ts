@@ -10,7 +10,9 @@
  * 5. prints `converge status` and `converge drift history` showing that Modified drift;
  * 6. starts the local control plane (tools/local/control-plane.ts: tick, queue worker, webhook
  *    URL, a post-receive hook on the Git server) and runs the GitOps workshop on it
- *    (tools/local/workshop.ts): self-heal, a pushed change applied, a removed file pruned.
+ *    (tools/local/workshop.ts): self-heal, a pushed change applied, a removed file pruned;
+ * 7. image update automation on it (tools/local/images-demo.ts): a real registry, a push of
+ *    podinfo:6.7.1 with crane becomes a commit in Git, then a rollout.
  * The terminal shows the steps, the CLI's output and one line per control-plane event; the
  * functions' JSON logs and EMF metric lines (and anything else written to stdout/stderr in this
  * process) go to `.converge/demo.log`. `.converge/local.env` holds the variables to use the
@@ -28,10 +30,13 @@ import { routeOutputToLog } from "./local/output.js";
 import { startControlPlane, type LocalControlPlane } from "./local/control-plane.js";
 import { writeLocalEnv } from "./local/env-file.js";
 import { runWorkshop } from "./local/workshop.js";
+import { runImagesDemo } from "./local/images-demo.js";
+import type { Registry } from "./testbed/registry.js";
 
 const root = join(fileURLToPath(import.meta.url), "..", "..");
 const REAL_COMMIT = "0d521c6e049889134f3122eb32d7ed342f43ca0d";
 const SECRET = randomBytes(16).toString("hex");
+const REGISTRY_TOKEN = randomBytes(16).toString("hex");
 const keep = process.argv.includes("--keep");
 const logFile = join(root, ".converge", "demo.log");
 const envFile = join(root, ".converge", "local.env");
@@ -43,6 +48,7 @@ const logName = relative(process.cwd(), logFile) || logFile;
 const t0 = Date.now();
 let finished = false;
 let plane: LocalControlPlane | undefined;
+let registry: Registry | undefined;
 
 type Cluster = Testbed["clusters"][number];
 type ReconcileHandler = Parameters<typeof drain>[2];
@@ -57,7 +63,7 @@ const kubectl = (c: Cluster, ...args: string[]) => {
   print(`$ kubectl --context ${c.context} ${args.join(" ")}`);
   return execFileSync(bed.kubectl, ["--kubeconfig", c.kubeconfig, "--context", c.context, ...args], { encoding: "utf8" });
 };
-Object.assign(process.env, bed.env, { CONVERGE_WEBHOOK_SECRET: SECRET });
+Object.assign(process.env, bed.env, { CONVERGE_WEBHOOK_SECRET: SECRET, CONVERGE_REGISTRY_TOKEN: REGISTRY_TOKEN });
 const converge = async (...args: string[]) => {
   print(`$ converge ${args.join(" ")}`);
   const { main } = await import("../cli/main.js");
@@ -241,11 +247,26 @@ try {
   await registerAndPush(c1, c2, reconcile);
   await editAndDetect(c1, reconcile);
   await workshop(c2);
+  const { createServices } = await import("../shared/services.js");
+  registry = await runImagesDemo({
+    print,
+    say,
+    converge,
+    kubectl: (...args) => kubectl(c1, ...args),
+    cluster: c1,
+    repoUrl: bed.repoUrl,
+    receiveUrl: plane!.imageReceiveUrl!,
+    token: REGISTRY_TOKEN,
+    workDir: join(root, ".converge", "images"),
+    services: createServices(),
+    log: (line) => term.err(`[registry] ${line}`),
+  });
   print(`\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(0)} s; the functions' JSON logs and EMF metrics are in ${logName}`);
   finished = true;
   if (keep) await keepRunning();
 } finally {
   await plane?.stop();
+  await registry?.stop();
   await bed.stop();
   if (keep && finished) print("stopped");
   term.restore();

@@ -14,32 +14,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { SQSEvent, SQSBatchResponse, Context } from "aws-lambda";
 import type { ClusterStatus } from "../../shared/cluster/status.js";
-import { sqsClient } from "../../shared/queue/tasks.js";
-import { announcePush } from "../../shared/events/push.js";
-import { eventPublisher } from "../../shared/events/publisher.js";
-import { gitChangedFiles } from "../../shared/webhook/changed.js";
-import { receiveDelivery } from "../../shared/webhook/receive.js";
-import { pollOnce } from "../../tools/local/lambda.js";
 import { addWebhook, combinedStatus, commitStatuses, createRepo, pushFiles, type Gitea, type GiteaStatus } from "../../tools/testbed/gitea.js";
 import { runCli } from "../support/cli.js";
-import { GITEA_START_TIMEOUT_MS, gitea, stopGitea } from "../support/gitea.js";
-import { captureStdout, isolated, kubectl, stackEnv, type Isolated } from "../support/stack.js";
-
-type SqsHandler = (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
-
-/** A delivery Gitea made to the webhook URL, and what `receiveDelivery` answered. */
-interface Received {
-  event?: string;
-  delivery?: string;
-  statusCode: number;
-  body: Record<string, unknown>;
-}
+import { GITEA_START_TIMEOUT_MS, gitea, serveGiteaWebhook, stopGitea, type GiteaDelivery, type GiteaWebhook } from "../support/gitea.js";
+import { isolated, kubectl, stackEnv, type Isolated } from "../support/stack.js";
+import { waitFor } from "../support/wait.js";
+import { reconcileFleetUntil, type SqsHandler } from "../support/loop.js";
 
 const SECRET = "gitea-e2e-webhook-secret";
 const NAMESPACE = "gitea-e2e";
@@ -54,46 +37,10 @@ let g: Gitea;
 let iso: Isolated;
 let repo = "";
 let repoUrl = "";
-let server: http.Server;
+let hook: GiteaWebhook;
 let eventsLog = "";
 let reconcileFn: SqsHandler;
 let resumeFn: SqsHandler;
-const received: Received[] = [];
-
-/**
- * The webhook URL: each request goes to `receiveDelivery` with the isolated stores and queue,
- * the changed files from Git and `Push Received` to the events log, as functions/webhook does.
- */
-function serveWebhook(): Promise<string> {
-  server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : v]));
-      receiveDelivery(
-        { headers, body: Buffer.concat(chunks).toString("utf8") },
-        {
-          secrets: { gitea: [SECRET] },
-          clusters: iso.services.clusters,
-          deliveries: iso.services.deliveries,
-          queue: iso.services.queue!,
-          changedFiles: gitChangedFiles(iso.services.git, iso.services.clusters, iso.services.config.region),
-          announce: (push) => announcePush(eventPublisher(process.env), push),
-        },
-      ).then(
-        (r) => {
-          received.push({ event: headers["x-gitea-event"], delivery: headers["x-gitea-delivery"], ...r });
-          res.writeHead(r.statusCode, { "content-type": "application/json" }).end(JSON.stringify(r.body));
-        },
-        (err: Error) => {
-          received.push({ statusCode: 500, body: { error: err.message } });
-          res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: err.message }));
-        },
-      );
-    });
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook`)));
-}
 
 before(
   async () => {
@@ -118,69 +65,26 @@ before(
         syncOptions: { createNamespace: true },
       });
     }
-    await addWebhook(g, repo, await serveWebhook(), SECRET);
+    hook = await serveGiteaWebhook(iso, SECRET);
+    await addWebhook(g, repo, hook.url, SECRET);
   },
   { timeout: GITEA_START_TIMEOUT_MS },
 );
 
 after(async () => {
-  await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  await hook?.close();
   await stopGitea();
 });
 
-/** Polls `get` every 250 ms until it returns a value. */
-async function waitFor<T>(what: string, get: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 /** Pushes `files` to Gitea and waits for Gitea's push delivery of that commit to be answered. */
-async function push(files: Record<string, string>, message: string): Promise<{ sha: string; answer: Received }> {
+async function push(files: Record<string, string>, message: string): Promise<{ sha: string; answer: GiteaDelivery }> {
   const sha = await pushFiles(g, repo, files, { message });
-  const answer = await waitFor(`Gitea's push delivery of ${sha.slice(0, 7)}`, () => received.find((r) => r.event === "push" && r.body.revision === sha), 30_000);
+  const answer = await waitFor(`Gitea's push delivery of ${sha.slice(0, 7)}`, () => hook.received.find((r) => r.event === "push" && r.body.revision === sha), 30_000);
   return { sha, answer };
 }
 
-/**
- * Runs the reconcile function on what the FIFO queue holds and forwards due resumes to it,
- * until every cluster's status satisfies `done`.
- * @returns the statuses by cluster name.
- */
-async function reconcileUntil(what: string, done: (s: ClusterStatus) => boolean): Promise<Record<string, ClusterStatus>> {
-  const sqs = sqsClient(iso.services.config);
-  let last: Record<string, ClusterStatus> = {};
-  let lastTick = Date.now();
-  const problems: string[] = [];
-  return waitFor(
-    what,
-    async () => {
-      await pollOnce(sqs, iso.env.CONVERGE_RESUME_QUEUE_URL!, resumeFn, 0);
-      const { lines } = await captureStdout(() => pollOnce(sqs, iso.queueUrl, reconcileFn, 1));
-      problems.push(...lines.filter((l) => /"level":"(WARN|ERROR)"/.test(l)));
-      last = Object.fromEntries(await Promise.all(NAMES.map(async (n) => [n, (await iso.services.clusters.get(n))!.status] as const)));
-      if (Object.values(last).every(done)) return last;
-      // a cluster synced but still Progressing (its pods starting) is looked at again by the tick at its
-      // interval; play that tick every 3 s rather than wait an interval
-      if (Date.now() - lastTick > 3000) {
-        lastTick = Date.now();
-        const idle = NAMES.filter((n) => !done(last[n]!) && !last[n]!.operation);
-        await iso.services.queue!.send(
-          idle.map((cluster) => ({ cluster, reason: "tick" as const, enqueuedAt: new Date().toISOString() })),
-          1000,
-        );
-      }
-      return undefined;
-    },
-    90_000,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}; last statuses: ${JSON.stringify(last)}; reconcile warnings and errors:\n${problems.slice(-20).join("\n")}`);
-  });
-}
+/** Reconciles both clusters (the functions, on the real queues) until every status satisfies `done`. */
+const reconcileUntil = (what: string, done: (s: ClusterStatus) => boolean) => reconcileFleetUntil(iso, { reconcile: reconcileFn, resume: resumeFn }, NAMES, what, done);
 
 /** The events of the log about this test's repository. */
 function events(): { "detail-type": string; detail: { cluster?: string; revision?: string; repository: string; delivery?: string; clusters?: string[] } }[] {
@@ -263,7 +167,7 @@ test("a changed replica count and ConfigMap value pushed to Gitea reach both clu
     assert.equal(live(n, "configmap/settings", ".data.mode"), "staging", n);
     assert.equal(live(n, "deployment/web", ".spec.replicas"), "3", n);
   }
-  assert.equal(received.filter((r) => r.statusCode >= 400).length, 0, "every delivery was accepted");
+  assert.equal(hook.received.filter((r) => r.statusCode >= 400).length, 0, "every delivery was accepted");
 });
 
 test("a push that breaks the YAML puts both clusters in Error; Gitea shows the commit failed with the reason", { timeout: 150_000 }, async () => {

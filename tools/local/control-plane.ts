@@ -11,6 +11,12 @@
  * - a worker draining the FIFO queue through the reconcile function (functions/reconcile), as
  *   Lambda's SQS event source does (batches of 10, failed messages come back), and one
  *   forwarding what the resume queue releases (functions/resume) when one is configured;
+ * - when the environment names an image queue (`CONVERGE_IMAGE_QUEUE_URL`): the image-receive
+ *   function (functions/image-receive) served as a second Function URL for registry
+ *   notifications, and a worker running the images function (functions/images) on the image
+ *   queue, each batch taken once `IMAGE_BATCH_WINDOW_MS` passed after a trigger arrived (the
+ *   event source's batching window in AWS), and the scan (policies with an `interval`) every
+ *   minute, as the schedule runs it in AWS;
  * - one line per event through `onEvent` (events.ts).
  * Configuration comes from process.env (shared/config.ts), which must name the queue and the
  * webhook secret before the first call: the functions read it when first imported.
@@ -19,12 +25,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { loadConfig, type ConvergeConfig } from "../../shared/config.js";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { sqsClient, TaskQueue, type ReconcileTask } from "../../shared/queue/tasks.js";
 import { tick } from "../../shared/schedule/tick.js";
+import { SCAN_PERIOD_MS } from "../../shared/images/scan.js";
 import { webhookSecrets } from "../../shared/secrets.js";
 import { createServices } from "../../shared/services.js";
 import { clock, describeDelivery, StoreWatcher } from "./events.js";
-import { pollOnce, serveFunctionUrl } from "./lambda.js";
+import { localContext, pollOnce, serveFunctionUrl } from "./lambda.js";
 import { installPushHook } from "./push-hook.js";
 
 /** Options of `startControlPlane`. */
@@ -43,11 +51,16 @@ export interface ControlPlaneOptions {
 export interface LocalControlPlane {
   /** The webhook function's URL (`http://127.0.0.1:<port>/`). */
   webhookUrl: string;
+  /** The image-receive function's URL, for registry notifications (with an image queue). */
+  imageReceiveUrl?: string;
   /** Reports what changed in the stores now, without waiting for the next tick. */
   check(): Promise<void>;
   /** Stops the tick, lets the worker finish its batch, closes the webhook URL. Idempotent. */
   stop(): Promise<void>;
 }
+
+/** How long the image worker lets triggers gather before it takes a batch: 2 s (AWS: the event source's 5 s batching window). */
+export const IMAGE_BATCH_WINDOW_MS = 2_000;
 
 type UrlHandler = Parameters<typeof serveFunctionUrl>[0];
 type SqsHandler = Parameters<typeof pollOnce>[2];
@@ -99,17 +112,41 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Lo
     }),
   ];
   if (cfg.resumeQueueUrl) loops.push(repeat(stopping.signal, 0, emit, async () => void (await pollOnce(sqs, cfg.resumeQueueUrl!, resume.handler as unknown as SqsHandler, 1))));
+  const images = cfg.imageQueueUrl ? await startImageWorker(cfg, stopping.signal, emit) : undefined;
+  if (images) loops.push(images.loop);
   let stopped: Promise<void> | undefined;
   return {
     webhookUrl: served.url,
+    ...(images ? { imageReceiveUrl: images.url } : {}),
     check: () => watcher.check(),
     stop: () =>
       (stopped ??= (async () => {
         stopping.abort();
         await Promise.allSettled(loops);
         await served.close();
+        await images?.close();
       })()),
   };
+}
+
+/** The image-receive URL and the image queue's worker (see the module's docstring). */
+async function startImageWorker(cfg: ConvergeConfig, signal: AbortSignal, emit: (line: string) => void) {
+  const [receive, images] = await Promise.all([import("../../functions/image-receive/index.js"), import("../../functions/images/index.js")]);
+  const served = await serveFunctionUrl(receive.handler as unknown as UrlHandler);
+  const sqs = sqsClient(cfg);
+  const loop = repeat(signal, 0, emit, async () => {
+    const peek = await sqs.send(new ReceiveMessageCommand({ QueueUrl: cfg.imageQueueUrl!, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, VisibilityTimeout: 0 }));
+    if (!peek.Messages?.length) return;
+    await sleep(IMAGE_BATCH_WINDOW_MS, undefined, { signal }).catch(() => undefined);
+    const r = await pollOnce(sqs, cfg.imageQueueUrl!, images.handler as unknown as SqsHandler, 0);
+    if (r.received) emit(`image update: ${r.received} trigger(s) handled${r.failed ? `, ${r.failed} to retry` : ""}`);
+  });
+  const scan = images.handler as unknown as (e: unknown, c: Context) => Promise<{ branches: number; commits: number; errors: number }>;
+  const scanning = repeat(signal, SCAN_PERIOD_MS, emit, async () => {
+    const r = await scan({ scan: true }, localContext("converge-images"));
+    if (r.branches) emit(`image scan: ${r.branches} branch(es) scanned, ${r.commits} commit(s), ${r.errors} error(s)`);
+  });
+  return { url: served.url, loop: Promise.all([loop, scanning]).then(() => undefined), close: () => served.close() };
 }
 
 /** The webhook handler, emitting a line per delivery. */

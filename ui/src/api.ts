@@ -19,7 +19,18 @@ export interface OperationSummary {
   id: string;
   cluster: string;
   revision: string;
-  trigger: { type: string; caller?: string; attempt?: number; to?: string; deliveryId?: string; of?: string };
+  trigger: {
+    type: string;
+    caller?: string;
+    attempt?: number;
+    to?: string;
+    deliveryId?: string;
+    of?: string;
+    /** Image updates: what reported the images, the fields moved, the commit written. */
+    source?: string;
+    images?: { policy: string; image: string; from: string; to: string }[];
+    commit?: string;
+  };
   phase: "Running" | "Succeeded" | "Failed" | "Error";
   startedAt: string;
   finishedAt?: string;

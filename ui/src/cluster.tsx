@@ -159,7 +159,8 @@ function History({ cluster, entries }: { cluster: string; entries: Entry[] }) {
             )}
             {x.kind === "op" && (
               <span>
-                Sync <Badge value={x.o.phase} /> {trigger(x.o.trigger)} at <span class="mono">{shortRev(x.o.revision)}</span> <span class="small">{results(x.o.counts)}</span>
+                {x.o.trigger.type === "image-update" ? "Image update" : "Sync"} <Badge value={x.o.phase} /> {trigger(x.o.trigger)} at <span class="mono">{shortRev(x.o.revision)}</span>{" "}
+                <span class="small">{results(x.o.counts)}</span>
                 {x.o.message && <span class="small muted"> {x.o.message}</span>}
               </span>
             )}

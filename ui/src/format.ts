@@ -1,4 +1,5 @@
 /** Small formatting helpers of the page. */
+import type { OperationSummary } from "./api.js";
 
 /** `3m ago`, `2h ago`: time since `iso`; `-` when absent. */
 export function ago(iso: string | undefined, now = Date.now()): string {
@@ -36,8 +37,9 @@ export function policy(p: { syncPolicy: string; selfHeal?: boolean; prune?: bool
   return extras.length ? `${p.syncPolicy} (${extras.join(", ")})` : p.syncPolicy;
 }
 
-/** `manual by alice@host`, `push`, `self-heal #2`: what started an operation. */
-export function trigger(t: { type: string; caller?: string; attempt?: number }): string {
+/** `manual by alice@host`, `push`, `self-heal #2`, `image update (registry): podinfo 6.7.0 → 6.7.1`: what started an operation. */
+export function trigger(t: OperationSummary["trigger"]): string {
+  if (t.type === "image-update") return `image update (${t.source}): ${(t.images ?? []).map((i) => `${i.policy} ${i.from || "(none)"} → ${i.to}`).join(", ")}`;
   if (t.caller) return `${t.type} by ${t.caller}`;
   if (t.attempt) return `${t.type} #${t.attempt}`;
   return t.type;
