@@ -306,7 +306,7 @@ export async function main(
     .addOption(new Option("--status-host <host>", "where commit statuses go: github (default for github.com), gitea, or none").choices(["github", "gitea", "none"]))
     .option("--status-api-url <url>", "API base URL for commit statuses: GitHub Enterprise's https://<host>/api/v3, Gitea's <origin>/api/v1 (default)")
     .option("--image-update", "image update automation: commit the image tags the policies select to the tracked branch (needs Git write access)")
-    .option("--image-policies <path>", "with --image-update: the policy file in the repository", ".converge/images.yaml")
+    .option("--image-policies <path>", "the policy file in the repository (default .converge/images.yaml; implies --image-update)")
     .action(async (name: string, o: AddOptions) => {
       const rec = await svc().clusters.add(specFromOptions(name, o));
       out(

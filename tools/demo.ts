@@ -31,7 +31,8 @@ import { startControlPlane, type LocalControlPlane } from "./local/control-plane
 import { writeLocalEnv } from "./local/env-file.js";
 import { runWorkshop } from "./local/workshop.js";
 import { runImagesDemo } from "./local/images-demo.js";
-import type { Registry } from "./testbed/registry.js";
+import { CRANE_VERSION, type Registry } from "./testbed/registry.js";
+import { cacheDir } from "./testbed/cache.js";
 
 const root = join(fileURLToPath(import.meta.url), "..", "..");
 const REAL_COMMIT = "0d521c6e049889134f3122eb32d7ed342f43ca0d";
@@ -234,6 +235,11 @@ async function keepRunning(): Promise<void> {
     "  npx converge status | npx converge sync history --cluster guestbook-auto | npx converge cluster add ...",
     '  git clone "$CONVERGE_GIT_URL" work && cd work   # commit and git push: the Git server\'s post-receive hook delivers the signed webhook',
     `  kubectl --context ${bed.clusters[1]!.context} -n guestbook delete deployment guestbook-ui   # self-heal puts it back at the next reconcile (<= 30 s)`,
+    ...(registry
+      ? [
+          `  ${join(cacheDir("bin", `crane-${CRANE_VERSION}`), "crane")} append --oci-empty-base -f <a .tar> -t ${registry.host}/podinfo:6.7.2 --insecure   # a new tag: Converge commits it, podinfo-dev rolls it out`,
+        ]
+      : []),
     `functions' logs: ${logName}`,
   ])
     print(line);

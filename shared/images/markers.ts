@@ -14,6 +14,7 @@
 import { LineCounter, parseAllDocuments, visit, type Scalar } from "yaml";
 import { resolvePlainScalar } from "../render/yaml.js";
 import { canonicalImage, splitImage } from "./reference.js";
+import { FileLineError } from "./errors.js";
 
 /** What part of an image reference a marked field holds (`digest`: Flux's digest setter, which Converge reads but does not write). */
 export type MarkerPart = "image" | "tag" | "name" | "digest";
@@ -36,16 +37,7 @@ export interface Marker {
 }
 
 /** A marker that cannot be read (bad JSON, an unknown part): the file and line, and why. */
-export class MarkerError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    readonly reason: string,
-  ) {
-    super(`${file}:${line}: ${reason}`);
-    this.name = "MarkerError";
-  }
-}
+export class MarkerError extends FileLineError {}
 
 const MARKER = /\{\s*"\$(imagepolicy|converge)"\s*:/;
 

@@ -16,21 +16,13 @@ import * as z from "zod";
 import { parseDuration } from "../cluster/spec.js";
 import { parseRange } from "./semver.js";
 import { canonicalImage } from "./reference.js";
+import { FileLineError } from "./errors.js";
 
 /** Where a repository's policies are read from, relative to its root. */
 export const POLICY_FILE = ".converge/images.yaml";
 
 /** A policy file that cannot be used: names the file and the line (1-based) of the problem. */
-export class PolicyError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    readonly reason: string,
-  ) {
-    super(`${file}:${line}: ${reason}`);
-    this.name = "PolicyError";
-  }
-}
+export class PolicyError extends FileLineError {}
 
 const order = z.object({ order: z.enum(["asc", "desc"]).default("asc") }).strict();
 

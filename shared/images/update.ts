@@ -109,9 +109,10 @@ async function updateBranch(deps: ImageUpdateDeps, group: ClusterRecord[], trigg
     if ("error" in planned) return { ...out, error: planned.error };
     Object.assign(out, { base: planned.head, changes: planned.changes, warnings: planned.warnings });
     if (planned.changes.length === 0 || dryRun) return out;
+    const startedAt = new Date(deps.now?.() ?? Date.now()).toISOString();
     const commit = await deps.git.commit(repoUrl, planned.head, planned.files, commitMessage(planned.changes, trigger), planned.policies.author, deps.now?.());
     const broken = await renderFailure(deps, group, commit);
-    const refused = (error: string) => recordOperations(deps, group, trigger, planned.changes, { base: planned.head, error }).then(() => ({ ...out, error }));
+    const refused = (error: string) => recordOperations(deps, group, trigger, planned.changes, startedAt, { base: planned.head, error }).then(() => ({ ...out, error }));
     if (broken) return refused(`not written: ${broken}`);
     out.attempts++;
     try {
@@ -121,7 +122,7 @@ async function updateBranch(deps: ImageUpdateDeps, group: ClusterRecord[], trigg
       if (err instanceof PushRejectedError) return refused(`not written: ${err.message} (${out.attempts} attempts)`);
       throw err;
     }
-    await recordOperations(deps, group, trigger, planned.changes, { commit });
+    await recordOperations(deps, group, trigger, planned.changes, startedAt, { commit });
     return { ...out, commit };
   }
 }
@@ -238,16 +239,18 @@ async function renderFailure(deps: ImageUpdateDeps, group: ClusterRecord[], comm
 /**
  * One operation per cluster whose files changed (Kustomize sources: every cluster of the
  * branch, their bases may be anywhere): Succeeded with the commit pushed, or Error with why
- * nothing was written (its revision the head the change was made on).
+ * nothing was written (its revision the head the change was made on). It starts when the
+ * commit was written, before the push: the sync the push brings comes after it in the history.
  */
 async function recordOperations(
   deps: ImageUpdateDeps,
   group: ClusterRecord[],
   trigger: ImageTrigger,
   changes: ImageChange[],
+  startedAt: string,
   result: { commit: string } | { base: string; error: string },
 ): Promise<void> {
-  const at = new Date(deps.now?.() ?? Date.now()).toISOString();
+  const finishedAt = new Date(deps.now?.() ?? Date.now()).toISOString();
   for (const c of group) {
     const path = c.spec.source.path;
     const mine = changes.filter((ch) => c.spec.source.type === "kustomize" || !path || ch.file.startsWith(`${path}/`));
@@ -258,8 +261,8 @@ async function recordOperations(
       revision: "commit" in result ? result.commit : result.base,
       trigger: { type: "image-update", source: trigger.source, ...(trigger.eventId ? { eventId: trigger.eventId } : {}), images: mine, ...("commit" in result ? { commit: result.commit } : {}) },
       phase: "commit" in result ? "Succeeded" : "Error",
-      startedAt: at,
-      finishedAt: at,
+      startedAt,
+      finishedAt,
       message: "commit" in result ? `committed ${result.commit.slice(0, 12)}: ${moves}` : `${moves}: ${result.error}`,
     });
   }

@@ -295,3 +295,23 @@ test("Amazon ECR's push event goes the same way", { timeout: 180_000 }, async ()
   await deliveredAndSynced(after.sha);
   assert.match(liveImages("worker"), /my-repository-name:1\.2\.0/);
 });
+
+test("converge cluster add / update: image updates are off unless --image-update or --image-policies", async () => {
+  const add = await runCli("cluster", "add", "plain", "--repo", "https://git.example.com/team/apps.git", "--server", "https://127.0.0.1:1");
+  assert.equal(add.code, 0, add.err);
+  assert.doesNotMatch(add.out, /image updates/);
+  assert.equal((await iso.services.clusters.get("plain"))!.spec.imageUpdate, undefined);
+  const on = await runCli("cluster", "update", "plain", "--image-policies", "deploy/policies.yaml");
+  assert.equal(on.code, 0, on.err);
+  assert.match(on.out, /image updates from deploy\/policies\.yaml/);
+  assert.deepEqual((await iso.services.clusters.get("plain"))!.spec.imageUpdate, { policyFile: "deploy/policies.yaml" });
+  const both = await runCli("cluster", "update", "plain", "--no-image-update", "--image-policies", "x.yaml");
+  assert.equal(both.code, 2);
+  assert.match(both.err, /contradict/);
+  assert.equal((await runCli("cluster", "update", "plain", "--no-image-update")).code, 0);
+  assert.equal((await iso.services.clusters.get("plain"))!.spec.imageUpdate, undefined);
+  const dflt = await runCli("cluster", "add", "auto", "--repo", "https://git.example.com/team/apps.git", "--server", "https://127.0.0.1:1", "--image-update");
+  assert.equal(dflt.code, 0, dflt.err);
+  assert.deepEqual((await iso.services.clusters.get("auto"))!.spec.imageUpdate, { policyFile: ".converge/images.yaml" });
+  for (const name of ["plain", "auto"]) await iso.services.clusters.remove(name);
+});

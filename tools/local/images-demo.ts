@@ -13,25 +13,18 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Services } from "../../shared/services.js";
 import { pushImage, startRegistry, type Registry } from "../testbed/registry.js";
+import type { Workshop } from "./workshop.js";
 
 const run = promisify(execFile);
 const fixture = join(fileURLToPath(import.meta.url), "..", "..", "..", "test", "fixtures", "images", "podinfo-deployment.yaml");
 const NAME = "podinfo-dev";
 
-/** What the step needs of the demo. */
-export interface ImagesDemo {
-  print(line: string): void;
-  say(title: string): void;
-  converge(...args: string[]): Promise<void>;
-  /** kubectl on the cluster the app goes to. */
-  kubectl(...args: string[]): string;
-  cluster: { kubeconfig: string; context: string };
-  repoUrl: string;
-  /** The control plane's image-receive URL and the registries' bearer token. */
+/** What the step needs of the demo: the workshop's printing, CLI, kubectl (on the app's cluster), clone folder; the image-receive URL and the registries' token. */
+export interface ImagesDemo extends Pick<Workshop, "print" | "say" | "converge" | "kubectl" | "cluster" | "repoUrl" | "workDir"> {
   receiveUrl: string;
   token: string;
-  workDir: string;
   services: Pick<Services, "clusters">;
+  /** Where the registry's progress lines go. */
   log(line: string): void;
 }
 
