@@ -24,7 +24,9 @@ import { imageUpdateDeps } from "../../shared/compose/images.js";
 import { canonicalImage } from "../../shared/images/reference.js";
 import { updateImages } from "../../shared/images/update.js";
 import { sqsClient } from "../../shared/queue/tasks.js";
-import type { ImageUpdateTrigger } from "../../shared/store/operations.js";
+import type { ImageUpdateTrigger, OperationSummary } from "../../shared/store/operations.js";
+import { handleQuery } from "../../shared/api/query.js";
+import { trigger as pageTrigger } from "../../ui/src/format.js";
 import { pollOnce, serveFunctionUrl } from "../../tools/local/lambda.js";
 import { addWebhook, createRepo, pushFiles, type Gitea } from "../../tools/testbed/gitea.js";
 import { pushImage, REGISTRY_START_TIMEOUT_MS, startRegistry, type Registry } from "../../tools/testbed/registry.js";
@@ -205,6 +207,11 @@ test("a push of podinfo:6.7.1 to the registry becomes a commit changing exactly 
   assert.deepEqual([sync!.revision, sync!.phase, sync!.trigger.type], [after.sha, "Succeeded", "push"], "the sync of the image commit, through Gitea's webhook");
   assert.deepEqual([update!.revision, update!.phase, update!.trigger.type, update!.trigger.source, update!.trigger.commit], [after.sha, "Succeeded", "image-update", "registry", after.sha]);
   assert.deepEqual(update!.trigger.images, [{ policy: "podinfo", image: canonicalImage(`${reg.host}/podinfo`), from: "6.7.0", to: "6.7.1", file: "deploy/podinfo.yaml", line: 26 }]);
+  // what the web page reads and how it names it
+  const deps = { clusters: iso.services.clusters, events: iso.services.events, operations: iso.services.operations };
+  const page = (await handleQuery({ method: "GET", path: `/clusters/${CLUSTER}/operations`, query: {} }, deps)).body as { operations: OperationSummary[] };
+  const shown = page.operations.find((op) => op.trigger.type === "image-update");
+  assert.equal(shown && pageTrigger(shown.trigger), "image update (registry): podinfo 6.7.0 → 6.7.1");
   const table = await runCli("images", "history", "--cluster", CLUSTER);
   assert.equal(table.code, 0, table.err);
   assert.match(table.out, new RegExp(`${CLUSTER} +registry +podinfo 6\\.7\\.0 → 6\\.7\\.1 +${after.sha.slice(0, 12)}`));
