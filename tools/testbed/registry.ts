@@ -4,7 +4,7 @@
  * images to it and list their tags. Both are built from the Go module proxy on first use
  * (neither module has `replace` directives, so `go install <pkg>@<version>` builds them) and
  * cached under `<cache>/bin/`. Nothing leaves the machine: the registry listens on 127.0.0.1,
- * stores blobs in a temp folder and has its OpenTelemetry trace export off
+ * stores blobs in a temp folder (or a given one) and has its OpenTelemetry trace export off
  * (`OTEL_TRACES_EXPORTER=none`, https://distribution.github.io/distribution/about/configuration/).
  */
 import { execFile } from "node:child_process";
@@ -106,8 +106,25 @@ export interface Registry {
   url: string;
   /** Its log file (stdout and stderr). */
   logFile: string;
-  /** Stops the registry (SIGTERM, SIGKILL after 5 s) and removes its storage folder. Idempotent. */
+  /** Stops the registry (SIGTERM, SIGKILL after 5 s) and removes its temp folder (not a given `storageDir`). Idempotent. */
   stop(): Promise<void>;
+}
+
+/**
+ * The registry's access control, written as its config's `auth` section
+ * (https://distribution.github.io/distribution/about/configuration/#auth):
+ * - `htpasswd`: the path of an htpasswd file of bcrypt entries (`user:$2y$...`), Basic auth;
+ * - `token`: bearer tokens from `realm` for `service`, JWTs whose `iss` is `issuer`, signed by
+ *   the key of a certificate that chains to `rootCertBundle` (a PEM file path), per
+ *   https://distribution.github.io/distribution/spec/auth/token/.
+ */
+export type RegistryAuthConfig = { htpasswd: string } | { token: { realm: string; service: string; issuer: string; rootCertBundle: string } };
+
+/** The config's `auth` section for `auth`. */
+function authSection(auth: RegistryAuthConfig): Record<string, unknown> {
+  if ("htpasswd" in auth) return { htpasswd: { realm: "converge-registry", path: auth.htpasswd } };
+  const t = auth.token;
+  return { token: { realm: t.realm, service: t.service, issuer: t.issuer, rootcertbundle: t.rootCertBundle } };
 }
 
 /**
@@ -115,7 +132,7 @@ export interface Registry {
  * Written as JSON, which is YAML. The endpoint ignores blob events (their target media type
  * is `application/octet-stream`), so only manifest events are sent.
  */
-function registryConfig(o: { port: number; root: string; notifyUrl?: string; notifyToken?: string }): string {
+function registryConfig(o: { port: number; root: string; notifyUrl?: string; notifyToken?: string; auth?: RegistryAuthConfig }): string {
   const endpoint = o.notifyUrl && {
     name: "converge",
     url: o.notifyUrl,
@@ -131,30 +148,38 @@ function registryConfig(o: { port: number; root: string; notifyUrl?: string; not
     storage: { filesystem: { rootdirectory: o.root }, maintenance: { uploadpurging: { enabled: false } } },
     http: { addr: `127.0.0.1:${o.port}`, secret: randomBytes(24).toString("hex") },
     ...(endpoint ? { notifications: { endpoints: [endpoint] } } : {}),
+    ...(o.auth ? { auth: authSection(o.auth) } : {}),
   };
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
 /**
  * Builds the tools if needed and starts `registry serve` on a free 127.0.0.1 port: filesystem
- * storage in a new temp folder, no auth, a random `http.secret`, log level warn, and when
- * `notifyUrl` is given a notification endpoint named `converge` posting event envelopes
+ * storage under `storageDir` (kept on stop; two registries may serve the same one) or else a
+ * new temp folder, a random `http.secret`, log level warn, and when `notifyUrl` is given a
+ * notification endpoint named `converge` posting event envelopes
  * (`application/vnd.docker.distribution.events.v2+json`) there with
- * `Authorization: Bearer <notifyToken>` (timeout 2 s, threshold 5, backoff 1 s).
- * Resolves once `GET /v2/` answers 200.
+ * `Authorization: Bearer <notifyToken>` (timeout 2 s, threshold 5, backoff 1 s). No auth unless
+ * `auth` is given (see {@link RegistryAuthConfig}); crane's helpers here push without credentials,
+ * so push to an open registry on the same storage.
+ * Resolves once `GET /v2/` answers 200 (401 with `auth`).
  * @throws Error with the log's tail when the registry does not answer within 60 s.
  */
-export async function startRegistry(o: { notifyUrl?: string; notifyToken?: string; log?: (line: string) => void } = {}): Promise<Registry> {
+export async function startRegistry(o: { notifyUrl?: string; notifyToken?: string; storageDir?: string; auth?: RegistryAuthConfig; log?: (line: string) => void } = {}): Promise<Registry> {
   const tools = await ensureRegistryTools(o.log);
   const work = mkdtempSync(join(tmpdir(), "converge-registry-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const config = join(work, "config.yml");
-  writeFileSync(config, registryConfig({ port, root: join(work, "storage"), notifyUrl: o.notifyUrl, notifyToken: o.notifyToken }));
+  const root = o.storageDir ?? join(work, "storage");
+  writeFileSync(config, registryConfig({ port, root, notifyUrl: o.notifyUrl, notifyToken: o.notifyToken, auth: o.auth }));
   const env = { ...process.env, OTEL_TRACES_EXPORTER: "none" };
-  const ready = () => fetch(`${url}/v2/`).then((r) => r.status === 200);
+  const readyStatus = o.auth ? 401 : 200;
+  const ready = () => fetch(`${url}/v2/`).then((r) => r.status === readyStatus);
   try {
-    const proc = await startProcess({ name: "registry", cmd: tools.registry, args: ["serve", config], env, readyPort: port, readyCheck: ready });
+    // a registry with auth logs to its own file, next to an open one on the same storage
+    const name = o.auth ? `registry-${port}` : "registry";
+    const proc = await startProcess({ name, cmd: tools.registry, args: ["serve", config], env, readyPort: port, readyCheck: ready });
     const stop = async () => {
       await proc.stop();
       rmSync(work, { recursive: true, force: true });
