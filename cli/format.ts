@@ -38,3 +38,13 @@ export function durationFlag(flag: string, text: string, min = 0): number {
   if (seconds < min) throw new UsageError(`${flag} ${text} is below the minimum of ${min}s`);
   return seconds;
 }
+
+/**
+ * A `--limit` value: an integer from 1 to `max`.
+ * @throws UsageError naming the value.
+ */
+export function limitFlag(text: string, max = 1000): number {
+  const limit = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(limit >= 1 && limit <= max)) throw new UsageError(`--limit must be an integer from 1 to ${max}, not "${text}"`);
+  return limit;
+}

@@ -13,7 +13,7 @@ import type { BranchOutcome } from "../shared/images/update.js";
 import type { Services } from "../shared/services.js";
 import type { ImageUpdateTrigger, OperationSummary } from "../shared/store/operations.js";
 import { UsageError } from "./errors.js";
-import { table, time } from "./format.js";
+import { limitFlag, table, time } from "./format.js";
 
 interface ImageIO {
   svc: () => Services;
@@ -64,8 +64,7 @@ export function registerImageCommands(program: Command, io: ImageIO): void {
     .option("--limit <n>", "operations read per cluster, 1 to 1000", "100")
     .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
     .action(async (o: { cluster?: string[]; limit: string; output: string }) => {
-      const limit = /^\d+$/.test(o.limit) ? Number(o.limit) : NaN;
-      if (!(limit >= 1 && limit <= 1000)) throw new UsageError(`--limit must be an integer from 1 to 1000, not "${o.limit}"`);
+      const limit = limitFlag(o.limit);
       const s = io.svc();
       const names = o.cluster ?? (await s.clusters.listAll()).filter((c) => c.spec.imageUpdate).map((c) => c.name);
       const ops: OperationSummary[] = [];

@@ -10,7 +10,7 @@ import { diffCluster } from "../shared/reconcile/diff-cluster.js";
 import { reconcileCluster } from "../shared/reconcile/reconcile.js";
 import { describeTrigger, isOperationId, RESULT_STATUSES, type OperationRecord, type OperationSummary } from "../shared/store/operations.js";
 import { UsageError } from "./errors.js";
-import { durationFlag, table, time } from "./format.js";
+import { durationFlag, limitFlag, table, time } from "./format.js";
 import { planOperation, selected } from "../shared/reconcile/sync-stage.js";
 import { reconcileDeps, type Services } from "../shared/services.js";
 import { ClusterNotFoundError, type ClusterRecord } from "../shared/store/clusters.js";
@@ -209,8 +209,7 @@ export function registerSyncCommands(program: Command, io: CommandIO): void {
     .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
     .action(async (o: { cluster: string; since?: string; limit: string; output: string }) => {
       const since = o.since === undefined ? undefined : new Date(Date.now() - durationFlag("--since", o.since) * 1000).toISOString();
-      const limit = /^\d+$/.test(o.limit) ? Number(o.limit) : NaN;
-      if (!(limit >= 1 && limit <= 1000)) throw new UsageError(`--limit must be an integer from 1 to 1000, not "${o.limit}"`);
+      const limit = limitFlag(o.limit);
       if (!(await io.svc().clusters.get(o.cluster))) io.err(`note: cluster "${o.cluster}" is not registered (showing any history it left)`);
       const page = o.output === "json" ? await io.svc().operations.history(o.cluster, { since, limit }) : await io.svc().operations.summaries(o.cluster, { since, limit });
       if (page.cursor) io.err(`note: the newest ${limit} shown; more with a larger --limit`);

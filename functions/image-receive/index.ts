@@ -14,6 +14,7 @@ import { receiveNotification } from "../../shared/images/trigger.js";
 import type { ImageTrigger } from "../../shared/images/update.js";
 import { sqsClient } from "../../shared/queue/tasks.js";
 import { registryTokens } from "../../shared/secrets.js";
+import { json } from "../response.js";
 
 const logger = new Logger({ serviceName: "converge-image-receive" });
 const config = loadConfig();
@@ -44,7 +45,3 @@ export const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIG
     return json(500, { message: "internal error; the notification can be sent again" });
   }
 });
-
-function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
-}

@@ -14,6 +14,7 @@ import { GitSource } from "../../shared/git/source.js";
 import { gitChangedFiles } from "../../shared/webhook/changed.js";
 import { receiveDelivery } from "../../shared/webhook/receive.js";
 import { webhookSecrets } from "../../shared/secrets.js";
+import { json } from "../response.js";
 
 const logger = new Logger({ serviceName: "converge-webhook" });
 const config = loadConfig();
@@ -44,7 +45,3 @@ export const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIG
     return json(500, { error: "internal error; the delivery can be retried" });
   }
 });
-
-function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
-}
