@@ -60,7 +60,23 @@ async function settle(cluster: string, opts: { healthy?: boolean } = {}) {
 const replicas = () => kubectl(k1!, "-n", "ui-gb", "get", "deployment", "guestbook-ui", "-o", "jsonpath={.spec.replicas}").trim();
 const row = (name: string) => page.locator(`tr[data-cluster="${name}"]`);
 const rowSync = (name: string) => row(name).locator("td.c-sync .badge");
+/**
+ * Waits for `n` rows whose last operations are loaded: the operations column widens when they
+ * arrive, which re-wraps the messages and moves the rows below, so a click before then can land
+ * on another row.
+ */
+const fleetSettled = (n: number) =>
+  page.waitForFunction((count) => {
+    const rows = [...document.querySelectorAll("tr[data-cluster]")];
+    return rows.length === count && rows.every((r) => r.querySelector("td:nth-child(7)")?.textContent !== "…");
+  }, n);
 const fleetNames = async () => page.locator("tr[data-cluster]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-cluster")));
+/** Waits (up to 10 s) for the rows to be exactly `names`, in order; on a timeout, the assertion shows what the page lists. */
+async function showsFleet(names: string[]) {
+  const want = JSON.stringify(names);
+  await page.waitForFunction((w) => JSON.stringify([...document.querySelectorAll("tr[data-cluster]")].map((r) => r.getAttribute("data-cluster"))) === w, want, { timeout: 10_000 }).catch(() => {});
+  assert.deepEqual(await fleetNames(), names);
+}
 
 /** Screenshots of the current page in light and dark mode (and at phone width when asked). */
 async function screenshots(name: string, opts: { phone?: boolean } = {}) {
@@ -202,35 +218,33 @@ test("the fleet page lists the registered clusters with their real statuses", { 
 test("the fleet page filters by label selector, status and text, in the URL", { skip }, async () => {
   await page.fill("#selector", "env=prod");
   await page.press("#selector", "Enter");
-  await page.waitForFunction(() => document.querySelectorAll("tr[data-cluster]").length === 1);
-  assert.deepEqual(await fleetNames(), ["guestbook-prod"]);
+  await showsFleet(["guestbook-prod"]);
   assert.match(page.url(), /selector=env%3Dprod/);
   assert.match(await page.locator("#pager-status").innerText(), /1–1 of 1 \(filtered from 3\)/);
   // a label chip adds itself to the selector
   await page.fill("#selector", "");
   await page.press("#selector", "Enter");
-  await page.waitForFunction(() => document.querySelectorAll("tr[data-cluster]").length === 3);
+  await fleetSettled(3);
   await row("guestbook-staging").getByRole("button", { name: "tier=frontend" }).click();
-  await page.waitForFunction(() => document.querySelectorAll("tr[data-cluster]").length === 1);
-  assert.deepEqual(await fleetNames(), ["guestbook-staging"]);
+  await showsFleet(["guestbook-staging"]);
   // a selector that does not parse says why
   await page.fill("#selector", "env in prod");
   await page.press("#selector", "Enter");
   await page.getByRole("alert").filter({ hasText: "cannot parse" }).waitFor();
   await page.fill("#selector", "");
   await page.press("#selector", "Enter");
+  await fleetSettled(3);
   // status filter from the summary, then the text search (the "/" key focuses it)
   await page.locator("button.stat", { hasText: "Unknown" }).click();
-  await page.waitForFunction(() => document.querySelectorAll("tr[data-cluster]").length === 1);
-  assert.deepEqual(await fleetNames(), ["edge-dev"]);
+  await showsFleet(["edge-dev"]);
   await page.locator("button.stat", { hasText: "clusters" }).click();
+  await fleetSettled(3);
   await page.keyboard.press("/");
   assert.equal(await page.evaluate(() => document.activeElement?.id), "q");
   await page.keyboard.type("staging");
-  await page.waitForFunction(() => document.querySelectorAll("tr[data-cluster]").length === 1);
-  assert.deepEqual(await fleetNames(), ["guestbook-staging"]);
+  await showsFleet(["guestbook-staging"]);
   await page.goto(`${ui.url}?poll=1#/`);
-  await page.waitForFunction(() => document.querySelectorAll("tr[data-cluster]").length === 3);
+  await fleetSettled(3);
 });
 
 test("the fleet page updates without a reload when a live edit makes a cluster OutOfSync", { skip }, async () => {

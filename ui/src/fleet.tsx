@@ -166,7 +166,8 @@ export function FleetPageView({ query }: { query: URLSearchParams }) {
   // the last operation of each row, read after the rows so they show at once
   const names = page?.clusters.map((c) => c.name).join(",") ?? "";
   const ops = usePoll(async () => ({ names, operations: names ? (await api.lastOperations(names.split(","))).operations : ({} as Record<string, OperationSummary>) }), [names, fleet.at], 0);
-  const opOf = (name: string) => (ops.data?.names === names ? (ops.data.operations[name] ?? null) : undefined);
+  // while another page's operations load, a row already shown keeps its operation (no flicker)
+  const opOf = (name: string) => ops.data?.operations[name] ?? (ops.data?.names === names ? null : undefined);
   const selectorError = fleet.error instanceof ApiError && fleet.error.status === 400 && /selector/.test(fleet.error.message) ? fleet.error.message : undefined;
   const chosen = new Set(params.sync.split(",").filter(Boolean));
   const toggle = (s: string) => {
