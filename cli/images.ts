@@ -25,9 +25,18 @@ interface ImageIO {
 /** One line per field that moves, or why a branch could not be read; returns whether any branch failed. */
 function report(outcomes: BranchOutcome[], io: ImageIO, verb: string): boolean {
   const rows = outcomes.flatMap((o) =>
-    o.changes.map((c) => [o.branch, `${c.file}:${c.line}`, c.policy, c.image, c.from || "(none)", c.to, o.commit?.slice(0, 12) ?? (o.error ? "not written" : verb)]),
+    o.changes.map((c) => [
+      o.pushBranch ? `${o.pushBranch} → ${o.branch}` : o.branch,
+      `${c.file}:${c.line}`,
+      c.policy,
+      c.image,
+      c.from || "(none)",
+      c.to,
+      `${o.commit?.slice(0, 12) ?? (o.error ? "not written" : verb)}${o.pullRequest ? ` ${o.pullRequest.url}` : ""}`,
+    ]),
   );
   if (rows.length) io.out(table(["BRANCH", "FILE", "POLICY", "IMAGE", "FROM", "TO", "COMMIT"], rows));
+  for (const o of outcomes) if (o.pullRequest && !o.changes.length) io.out(`${o.pushBranch}: already proposed in ${o.pullRequest.url}`);
   for (const o of outcomes) for (const w of o.warnings) io.err(`warning: ${w}`);
   const failed = outcomes.filter((o) => o.error);
   for (const o of failed) io.err(`error: ${o.repoUrl} ${o.branch} (${o.clusters.join(", ")}): ${o.error}`);
@@ -78,7 +87,14 @@ export function registerImageCommands(program: Command, io: ImageIO): void {
           ops.map((op) => {
             const t = op.trigger as ImageUpdateTrigger;
             const images = t.images.map((i) => `${i.policy} ${i.from || "(none)"} → ${i.to}`).join(", ");
-            return [time(op.startedAt), op.cluster, t.source, images, t.commit?.slice(0, 12) ?? "not written", op.phase === "Succeeded" ? "" : (op.message ?? "").replace(/\s+/g, " ").slice(0, 160)];
+            return [
+              time(op.startedAt),
+              op.cluster,
+              t.source,
+              images,
+              t.commit?.slice(0, 12) ?? "not written",
+              op.phase === "Succeeded" ? (t.pullRequest ? `proposed in ${t.pullRequest.url}` : "") : (op.message ?? "").replace(/\s+/g, " ").slice(0, 160),
+            ];
           }),
         ),
       );

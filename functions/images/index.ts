@@ -36,6 +36,8 @@ function logOutcome(o: BranchOutcome, trigger: Pick<ImageTrigger, "source" | "ev
     eventId: trigger.eventId,
     repo: normalizeRepoUrl(o.repoUrl), // without the user information a URL may carry
     branch: o.branch,
+    pushBranch: o.pushBranch,
+    pullRequest: o.pullRequest?.url,
     clusters: o.clusters,
     base: o.base,
     commit: o.commit,

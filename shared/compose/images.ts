@@ -1,10 +1,12 @@
 /**
  * The image update's composition: the cluster registry (which branches have image updates),
- * the Git reader and writer, the operations table, Git tokens from `shared/secrets.ts`. No
+ * the Git reader and writer, the operations table, Git tokens from `shared/secrets.ts`, the
+ * Git host's API for pull requests. No
  * Kubernetes client: the image update writes Git, the reconcile then syncs.
  */
 import { loadConfig, type ConvergeConfig } from "../config.js";
 import { GitSource } from "../git/source.js";
+import { createPullRequestPort } from "../githost/pull-requests.js";
 import type { ImageUpdateDeps } from "../images/update.js";
 import { listTags } from "../images/registry.js";
 import type { ScanDeps } from "../images/scan.js";
@@ -23,6 +25,7 @@ export function imageUpdateDeps(
     operations: s.operations ?? operationStore(s.config),
     git: s.git ?? new GitSource(s.config.workDir),
     gitAuth: async (source) => (source.credentials ? { username: source.credentials.username, password: await gitToken(source.credentials, s.config.region) } : undefined),
+    pullRequests: createPullRequestPort({ region: s.config.region }),
   };
 }
 

@@ -107,6 +107,17 @@ function permanent(err: unknown, url: string): never {
   throw err;
 }
 
+/** The branch asked for is not in the repository (the repository itself answered). */
+export class BranchNotFoundError extends SourceError {
+  constructor(
+    message: string,
+    readonly branch: string,
+  ) {
+    super(message);
+    this.name = "BranchNotFoundError";
+  }
+}
+
 /** A push the remote refused: the branch moved on since the commit's parent, or the server refused the update. Fetch the new head and try again. */
 export class PushRejectedError extends Error {
   constructor(message: string) {
@@ -176,13 +187,14 @@ export class GitSource {
 
   /**
    * The commit SHA at the head of `branch` on the remote: one ref listing, nothing fetched.
-   * @throws SourceError when the branch or repository does not exist or credentials are refused; network errors as thrown by isomorphic-git.
+   * @throws BranchNotFoundError (a SourceError) when the branch does not exist; SourceError when
+   *   the repository does not exist or credentials are refused; network errors as thrown by isomorphic-git.
    */
   async resolveBranch(url: string, branch: string, auth?: GitAuth): Promise<string> {
     this.requests++;
     const refs = await git.listServerRefs({ http, url, prefix: `refs/heads/${branch}`, onAuth: this.onAuth(auth) }).catch((e: unknown) => permanent(e, url));
     const ref = refs.find((r) => r.ref === `refs/heads/${branch}`);
-    if (!ref) throw new SourceError(`branch "${branch}" not found in ${url}`);
+    if (!ref) throw new BranchNotFoundError(`branch "${branch}" not found in ${url}`, branch);
     return ref.oid;
   }
 

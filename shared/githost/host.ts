@@ -1,6 +1,6 @@
 /**
  * Which Git host API serves a source's repository, for the calls Converge makes besides Git
- * itself (commit statuses): GitHub's REST API for github.com, the one given by the source's
+ * itself (commit statuses, pull requests): GitHub's REST API for github.com, the one given by the source's
  * `statuses` setting otherwise (GitHub Enterprise, Gitea).
  */
 import type { ClusterSpec } from "../cluster/spec.js";
@@ -67,4 +67,11 @@ export function hostApi(source: Pick<ClusterSpec["source"], "repoUrl" | "statuse
   const given = source.statuses?.apiUrl?.replace(/\/+$/, "");
   const baseUrl = given ?? (host === "gitea" ? `${r.origin}${r.prefix}/api/v1` : r.hostname === "github.com" ? "https://api.github.com" : `${r.origin}/api/v3`);
   return { host, baseUrl, owner: r.owner, repo: r.repo };
+}
+
+/** The message of a failed host API request: HTTP status and the host's own message when it sent one. */
+export function hostFailure(err: unknown): string {
+  const e = err as { status?: number; message?: string; response?: { data?: { message?: string } } };
+  const hostMessage = e.response?.data?.message;
+  return e.status ? `HTTP ${e.status}${hostMessage ? `: ${hostMessage}` : e.message ? `: ${e.message}` : ""}` : String(e.message ?? err);
 }

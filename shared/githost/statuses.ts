@@ -6,9 +6,9 @@
  * and body (https://docs.gitea.com/api/ — `repoCreateStatus`) under `<origin>/api/v1`.
  */
 import { request } from "@octokit/request";
-import { gitToken } from "../secrets.js";
+import { authorizedHost } from "./auth.js";
 import type { CommitStatus, CommitStatusPort } from "./commit-status.js";
-import { hostApi } from "./host.js";
+import { hostFailure } from "./host.js";
 
 /** Options of createCommitStatusPort. */
 export interface CommitStatusPortOptions {
@@ -18,13 +18,6 @@ export interface CommitStatusPortOptions {
   env?: NodeJS.ProcessEnv;
   /** Limit of one write, milliseconds (default 10,000). */
   timeoutMs?: number;
-}
-
-/** The message of a failed request: HTTP status and the host's own message when it sent one. */
-function failure(err: unknown): string {
-  const e = err as { status?: number; message?: string; response?: { data?: { message?: string } } };
-  const hostMessage = e.response?.data?.message;
-  return e.status ? `HTTP ${e.status}${hostMessage ? `: ${hostMessage}` : e.message ? `: ${e.message}` : ""}` : String(e.message ?? err);
 }
 
 /**
@@ -39,17 +32,12 @@ function failure(err: unknown): string {
 export function createCommitStatusPort(o: CommitStatusPortOptions): CommitStatusPort {
   return {
     async write(source, sha, status: CommitStatus) {
-      const api = hostApi(source);
-      const what = `commit status ${status.context} on ${api ? `${api.owner}/${api.repo}` : source.repoUrl}@${sha.slice(0, 7)}`;
-      if (!api) throw new Error(`${what}: no host API for ${source.repoUrl} (github.com, or set the source's statuses host: --status-host github|gitea)`);
-      if (!source.credentials) throw new Error(`${what}: the source has no Git token to write it with (--git-token-env, --git-token-file or --git-token-secret)`);
-      const token = await gitToken(source.credentials, o.region, o.env).catch((err: Error) => {
-        throw new Error(`${what}: ${err.message}`);
-      });
+      const { api, authorization, what } = await authorizedHost(source, `commit status ${status.context} on`, o);
+      const where = `${what}@${sha.slice(0, 7)}`;
       try {
         await request("POST /repos/{owner}/{repo}/statuses/{sha}", {
           baseUrl: api.baseUrl,
-          headers: { authorization: `token ${token}` },
+          headers: { authorization },
           owner: api.owner,
           repo: api.repo,
           sha,
@@ -60,7 +48,7 @@ export function createCommitStatusPort(o: CommitStatusPortOptions): CommitStatus
           request: { signal: AbortSignal.timeout(o.timeoutMs ?? 10_000) },
         });
       } catch (err) {
-        throw new Error(`${what} via ${api.host} ${api.baseUrl} failed: ${failure(err)}`);
+        throw new Error(`${where} via ${api.host} ${api.baseUrl} failed: ${hostFailure(err)}`);
       }
     },
   };

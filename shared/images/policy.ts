@@ -81,9 +81,33 @@ const PolicySchema = z
   .strict()
   .refine((p) => [p.semver, p.alphabetical, p.numerical].filter(Boolean).length === 1, "give exactly one of semver, alphabetical and numerical");
 
+/**
+ * Whether `name` is a valid branch name, by `git check-ref-format`'s rules
+ * (https://git-scm.com/docs/git-check-ref-format): no space, control character or any of
+ * `~^:?*[\`, no `..`, `@{` or `//`, no component starting with `.` or ending with `.lock`,
+ * not starting with `-` or `/`, not ending with `/` or `.`.
+ */
+export function isBranchName(name: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what git refuses
+  if (!name || /[\x00-\x20\x7f~^:?*[\\]|\.\.|@\{|\/\/|^[-/]|[/.]$/.test(name) || name === "@") return false;
+  return name.split("/").every((c) => !c.startsWith(".") && !c.endsWith(".lock"));
+}
+
 const FileSchema = z
   .object({
     policies: z.array(PolicySchema).min(1),
+    /**
+     * Propose instead of pushing to the tracked branch: commit to `branch` (`{policy}` in it
+     * becomes the policy's name: a branch per policy) and, with `pullRequest` (the default),
+     * open a pull request from it into the tracked branch.
+     */
+    push: z
+      .object({
+        branch: z.string().refine((b) => isBranchName(b.replaceAll("{policy}", "p")), "not a valid branch name (git check-ref-format)"),
+        pullRequest: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
     /** Who commits: `name <email>` (default `Converge <converge@users.noreply.localhost>`). */
     author: z
       .object({ name: z.string().min(1), email: z.string().email() })
@@ -99,6 +123,13 @@ export type ImagePolicy = z.output<typeof PolicySchema> & { image: string };
 export interface PolicyFile {
   policies: ImagePolicy[];
   author: { name: string; email: string };
+  /** Where updates go when not to the tracked branch (see `pushBranch`). */
+  push?: { branch: string; pullRequest: boolean };
+}
+
+/** The branch the updates of `policy` are pushed to: `push.branch` with `{policy}` replaced; undefined without `push` (the tracked branch). */
+export function pushBranch(file: PolicyFile, policy: string): string | undefined {
+  return file.push?.branch.replaceAll("{policy}", policy);
 }
 
 /** Who writes image update commits when the file does not say. */
@@ -149,5 +180,9 @@ export function parsePolicyFile(text: string, file = POLICY_FILE): PolicyFile {
     if (seen.has(p.name)) throw new PolicyError(file, lineOf(["policies", i, "name"]), `policies.${i}.name: a second policy named "${p.name}"`);
     seen.add(p.name);
   }
-  return { policies: r.data.policies.map((p) => ({ ...p, image: canonicalImage(p.image) })), author: r.data.author ?? DEFAULT_AUTHOR };
+  return {
+    policies: r.data.policies.map((p) => ({ ...p, image: canonicalImage(p.image) })),
+    author: r.data.author ?? DEFAULT_AUTHOR,
+    ...(r.data.push ? { push: r.data.push } : {}),
+  };
 }

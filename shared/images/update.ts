@@ -19,12 +19,13 @@ import { MANIFEST, RenderError } from "../render/directory.js";
 import { renderRevision } from "../reconcile/reconcile.js";
 import type { ReconcileDeps } from "../reconcile/reconcile.js";
 import { normalizeRepoUrl } from "../git/url.js";
-import { PushRejectedError, SourceError, type GitAuth, type GitSource, type SourceFile } from "../git/source.js";
+import { BranchNotFoundError, PushRejectedError, SourceError, type GitAuth, type GitSource, type SourceFile } from "../git/source.js";
+import type { PullRequest, PullRequestPort } from "../githost/pull-requests.js";
 import type { ClusterRecord } from "../store/clusters.js";
 import type { ImageUpdateTrigger, OperationStore } from "../store/operations.js";
 import type { PushedImage } from "./events.js";
 import { findMarkers, MarkerError, markedImage, nextValue, rewrite, type Marker } from "./markers.js";
-import { parsePolicyFile, PolicyError, type ImagePolicy, type PolicyFile } from "./policy.js";
+import { parsePolicyFile, PolicyError, pushBranch, type ImagePolicy, type PolicyFile } from "./policy.js";
 import { selectTag, shouldMove } from "./select.js";
 
 /** Pushes tried on one branch before giving up (each after the branch moved on). */
@@ -43,19 +44,24 @@ export interface ImageTrigger {
   images: PushedImage[];
 }
 
-/** What the update needs: the registry, Git (read, commit, push), where operations go. */
+/** What the update needs: the registry, Git (read, commit, push), where operations go, the Git host (pull requests). */
 export interface ImageUpdateDeps {
   clusters: { listAll(): Promise<ClusterRecord[]> };
   git: Pick<GitSource, "resolveBranch" | "fetch" | "listNames" | "readFiles" | "commit" | "push">;
   operations: Pick<OperationStore, "record">;
   gitAuth: NonNullable<ReconcileDeps["gitAuth"]>;
+  /** Opens pull requests when a policy file has `push` with `pullRequest`; without it, those updates are errors. */
+  pullRequests?: PullRequestPort;
   now?: () => number;
 }
 
-/** The outcome on one branch. */
+/** The outcome on one branch (with a policy file's `push`: on one push branch). */
 export interface BranchOutcome {
   repoUrl: string;
+  /** The branch the clusters track. */
   branch: string;
+  /** The branch written to when it is not the tracked one (the policy file's `push.branch`). */
+  pushBranch?: string;
   /** The clusters tracking it with image updates. */
   clusters: string[];
   /** The head the changes were computed on (the last one tried). */
@@ -63,6 +69,8 @@ export interface BranchOutcome {
   changes: ImageChange[];
   /** The commit pushed; absent for a dry run, no change, or an error. */
   commit?: string;
+  /** The pull request the commit is in (opened, or open already). */
+  pullRequest?: PullRequest;
   /** Pushes tried. */
   attempts: number;
   /** Why nothing was written although something would change, or the branch could not be read. */
@@ -86,54 +94,147 @@ export function branchesOf(clusters: ClusterRecord[], only?: string[]): ClusterR
  * Runs an image update for `trigger` on every branch tracked by clusters with `imageUpdate`
  * (or by `opts.clusters` only), one branch after the other.
  * @param opts.dryRun compute the changes, write nothing.
- * @returns one outcome per branch.
+ * @returns one outcome per branch written to (the tracked one, or each push branch).
  * @throws network errors of Git (a retry of the trigger may help); a branch's own problems
- *   (no policy file, an invalid one, a render failing) are in its outcome.
+ *   (no policy file, an invalid one, a render failing, the host refusing a pull request) are
+ *   in its outcome.
  */
 export async function updateImages(deps: ImageUpdateDeps, trigger: ImageTrigger, opts: { dryRun?: boolean; clusters?: string[] } = {}): Promise<BranchOutcome[]> {
   const outcomes: BranchOutcome[] = [];
-  for (const group of branchesOf(await deps.clusters.listAll(), opts.clusters)) outcomes.push(await updateBranch(deps, group, trigger, opts.dryRun ?? false));
+  for (const group of branchesOf(await deps.clusters.listAll(), opts.clusters)) outcomes.push(...(await updateBranch(deps, group, trigger, opts.dryRun ?? false)));
   return outcomes;
 }
 
-/** A branch's attempt: changes on the head, then the commit, the render check and the push. */
-async function updateBranch(deps: ImageUpdateDeps, group: ClusterRecord[], trigger: ImageTrigger, dryRun: boolean): Promise<BranchOutcome> {
+/** Where changes are written: a branch, the policies it takes (all when undefined), whether a pull request follows. */
+interface Target {
+  branch: string;
+  policies?: Set<string>;
+  pullRequest: boolean;
+}
+
+/** The changes on a head: its policies, the new texts of the marked files, whether the head is the push branch's own. */
+type Plan = Awaited<ReturnType<typeof planBranch>>;
+
+/** The targets of `changes`: the tracked branch, or with the file's `push` one per push branch. */
+function targetsOf(file: PolicyFile, changes: ImageChange[], tracked: string): Target[] {
+  if (!file.push) return [{ branch: tracked, pullRequest: false }];
+  const targets = new Map<string, Target>();
+  for (const c of changes) {
+    const branch = pushBranch(file, c.policy)!;
+    const t = targets.get(branch) ?? { branch, policies: new Set<string>(), pullRequest: file.push.pullRequest };
+    t.policies!.add(c.policy);
+    targets.set(branch, t);
+  }
+  return [...targets.values()];
+}
+
+/** `plan`, or its error when it is the branch's own problem (policy file, source). */
+function orError<T>(plan: Promise<T>): Promise<T | { error: string }> {
+  return plan.catch((err: unknown) => {
+    if (err instanceof PolicyError || err instanceof SourceError) return { error: err.message };
+    throw err;
+  });
+}
+
+/** A tracked branch: the changes on its head, then each target's commit, render check, push (and pull request). */
+async function updateBranch(deps: ImageUpdateDeps, group: ClusterRecord[], trigger: ImageTrigger, dryRun: boolean): Promise<BranchOutcome[]> {
   const { repoUrl, branch } = group[0]!.spec.source;
   const out: BranchOutcome = { repoUrl, branch, clusters: group.map((c) => c.name), changes: [], attempts: 0, warnings: [] };
   const auth = await deps.gitAuth(group[0]!.spec.source);
+  const tracked = await orError(planBranch(deps, group, trigger, auth, { branch, pullRequest: false }));
+  if ("error" in tracked) return [{ ...out, error: tracked.error }];
+  Object.assign(out, { base: tracked.head, changes: tracked.changes, warnings: tracked.warnings });
+  if (tracked.changes.length === 0) return [out];
+  const targets = targetsOf(tracked.policies, tracked.changes, branch);
+  const mine = (t: Target) => (t.policies ? { pushBranch: t.branch, changes: tracked.changes.filter((c) => t.policies!.has(c.policy)) } : {});
+  if (dryRun) return targets.map((t) => ({ ...out, ...mine(t) }));
+  const outcomes: BranchOutcome[] = [];
+  for (const t of targets) outcomes.push(await writeTarget(deps, group, trigger, auth, t, { ...out, ...mine(t) }, t.policies ? tracked.policies : tracked));
+  return outcomes;
+}
+
+/**
+ * Writes one target: the changes planned on its head (the push branch's when it exists, else
+ * the tracked one's), a commit, the render check, the push (again on the new head when the
+ * branch moved on), the pull request, the operations. With nothing left to change on an
+ * existing push branch (an earlier update wrote it), the pull request is still made sure of.
+ * @param from the tracked branch's plan (its first attempt), or for a push branch the policies.
+ */
+async function writeTarget(
+  deps: ImageUpdateDeps,
+  group: ClusterRecord[],
+  trigger: ImageTrigger,
+  auth: GitAuth | undefined,
+  target: Target,
+  out: BranchOutcome,
+  from: Plan | PolicyFile,
+): Promise<BranchOutcome> {
+  const { repoUrl } = group[0]!.spec.source;
+  const proposed = out.changes;
+  // the tracked branch's plan is its first attempt; a push branch is planned on its own head with the tracked branch's policies
+  let first = "head" in from ? from : undefined;
   for (;;) {
-    const planned = await planBranch(deps, group, trigger, auth).catch((err: unknown) => {
-      if (err instanceof PolicyError || err instanceof SourceError) return { error: err.message };
-      throw err;
-    });
-    if ("error" in planned) return { ...out, error: planned.error };
-    Object.assign(out, { base: planned.head, changes: planned.changes, warnings: planned.warnings });
-    if (planned.changes.length === 0 || dryRun) return out;
+    const plan = first ?? (await orError(planBranch(deps, group, trigger, auth, target, "head" in from ? undefined : from)));
+    first = undefined;
+    if ("error" in plan) return { ...out, error: plan.error };
+    Object.assign(out, { base: plan.head, changes: plan.changes, warnings: plan.warnings });
+    if (plan.changes.length === 0) return target.pullRequest && plan.onPushBranch ? { ...out, ...(await openPullRequest(deps, group, target, proposed, trigger)) } : out;
     const startedAt = new Date(deps.now?.() ?? Date.now()).toISOString();
-    const commit = await deps.git.commit(repoUrl, planned.head, planned.files, commitMessage(planned.changes, trigger), planned.policies.author, deps.now?.());
+    const commit = await deps.git.commit(repoUrl, plan.head, plan.files, commitMessage(plan.changes, trigger), plan.policies.author, deps.now?.());
+    const refused = (error: string) => recordOperations(deps, group, trigger, plan.changes, startedAt, { base: plan.head, error }).then(() => ({ ...out, error }));
     const broken = await renderFailure(deps, group, commit);
-    const refused = (error: string) => recordOperations(deps, group, trigger, planned.changes, startedAt, { base: planned.head, error }).then(() => ({ ...out, error }));
     if (broken) return refused(`not written: ${broken}`);
     out.attempts++;
     try {
-      await deps.git.push(repoUrl, branch, commit, auth);
+      await deps.git.push(repoUrl, target.branch, commit, auth);
     } catch (err) {
       if (err instanceof PushRejectedError && out.attempts < MAX_ATTEMPTS) continue; // the branch moved on: again on its new head
       if (err instanceof PushRejectedError) return refused(`not written: ${err.message} (${out.attempts} attempts)`);
       throw err;
     }
-    await recordOperations(deps, group, trigger, planned.changes, startedAt, { commit });
-    return { ...out, commit };
+    const pr = target.pullRequest ? await openPullRequest(deps, group, target, plan.changes, trigger) : {};
+    const where = target.policies ? { branch: target.branch } : {};
+    await recordOperations(deps, group, trigger, plan.changes, startedAt, { commit, ...where, ...pr });
+    return { ...out, commit, ...pr };
   }
 }
 
-/** The changes on the branch's head: its policies, its marked files, the new texts. */
-async function planBranch(deps: ImageUpdateDeps, group: ClusterRecord[], trigger: ImageTrigger, auth: GitAuth | undefined) {
+/** Opens (or finds) the pull request from the target's branch into the tracked one; its error when the host refuses or none is configured. */
+async function openPullRequest(
+  deps: ImageUpdateDeps,
+  group: ClusterRecord[],
+  target: Target,
+  changes: ImageChange[],
+  trigger: ImageTrigger,
+): Promise<{ pullRequest: PullRequest } | { error: string }> {
+  const source = group[0]!.spec.source;
+  if (!deps.pullRequests) return { error: `committed to ${target.branch}, but no pull request can be opened here (no Git host API configured)` };
+  const [title, ...body] = commitMessage(changes, trigger).split("\n");
+  try {
+    const pullRequest = await deps.pullRequests.open(source, {
+      head: target.branch,
+      base: source.branch,
+      title: title!,
+      body: `${body.join("\n").trim()}\n\nOpened by Converge's image update automation: merging it rolls the images out to ${group.map((c) => c.name).join(", ")}.\n`,
+    });
+    return { pullRequest };
+  } catch (err) {
+    return { error: `committed to ${target.branch}, but ${(err as Error).message}` };
+  }
+}
+
+/**
+ * The changes on the head of `target.branch` (of the tracked branch when that push branch does
+ * not exist yet): its marked files' new texts. `policies` given (a push branch's), the fields
+ * of those policies only, and the policy file is not read again.
+ */
+async function planBranch(deps: ImageUpdateDeps, group: ClusterRecord[], trigger: ImageTrigger, auth: GitAuth | undefined, target: Target, given?: PolicyFile) {
   const { repoUrl, branch } = group[0]!.spec.source;
-  const head = await deps.git.resolveBranch(repoUrl, branch, auth);
-  await deps.git.fetch(repoUrl, head, branch, auth);
-  const policyFile = group[0]!.spec.imageUpdate!.policyFile;
-  const policies = await readPolicies(deps, repoUrl, head, policyFile);
+  const own =
+    target.branch === branch ? undefined : await deps.git.resolveBranch(repoUrl, target.branch, auth).catch((err: unknown) => (err instanceof BranchNotFoundError ? undefined : Promise.reject(err)));
+  const head = own ?? (await deps.git.resolveBranch(repoUrl, branch, auth));
+  await deps.git.fetch(repoUrl, head, own ? target.branch : branch, auth);
+  const policies = given ?? (await readPolicies(deps, repoUrl, head, group[0]!.spec.imageUpdate!.policyFile));
   const reported = new Map<string, string[]>();
   for (const i of trigger.images) reported.set(i.image, [...(reported.get(i.image) ?? []), i.tag]);
   const files = await markedFiles(
@@ -145,13 +246,14 @@ async function planBranch(deps: ImageUpdateDeps, group: ClusterRecord[], trigger
   const changes: ImageChange[] = [];
   const texts = new Map<string, string>();
   const warnings: string[] = [];
+  const usable = target.policies ? policies.policies.filter((p) => target.policies!.has(p.name)) : policies.policies;
   for (const f of files) {
-    const edits = fileEdits(f, policies.policies, reported, warnings);
+    const edits = fileEdits(f, usable, reported, target.policies ? [] : warnings);
     if (edits.length === 0) continue;
     texts.set(f.path, rewrite(f.content, edits));
     changes.push(...edits.map((e) => e.change));
   }
-  return { head, policies, files: texts, changes, warnings };
+  return { head, onPushBranch: own !== undefined, policies, files: texts, changes, warnings };
 }
 
 /** The policy file at `head` (fetched already). @throws PolicyError (missing, invalid). */
@@ -238,9 +340,11 @@ async function renderFailure(deps: ImageUpdateDeps, group: ClusterRecord[], comm
 
 /**
  * One operation per cluster whose files changed (Kustomize sources: every cluster of the
- * branch, their bases may be anywhere): Succeeded with the commit pushed, or Error with why
- * nothing was written (its revision the head the change was made on). It starts when the
- * commit was written, before the push: the sync the push brings comes after it in the history.
+ * branch, their bases may be anywhere): Succeeded with the commit pushed (to the tracked
+ * branch, or to a push branch and its pull request), or Error with why nothing was written
+ * (its revision the head the change was made on) or why the pull request was not opened. It
+ * starts when the commit was written, before the push: the sync the push brings comes after
+ * it in the history.
  */
 async function recordOperations(
   deps: ImageUpdateDeps,
@@ -248,9 +352,11 @@ async function recordOperations(
   trigger: ImageTrigger,
   changes: ImageChange[],
   startedAt: string,
-  result: { commit: string } | { base: string; error: string },
+  result: { commit: string; branch?: string; pullRequest?: PullRequest; error?: string } | { base: string; error: string },
 ): Promise<void> {
   const finishedAt = new Date(deps.now?.() ?? Date.now()).toISOString();
+  const written = "commit" in result ? result : undefined;
+  const where = written?.pullRequest ? ` in pull request #${written.pullRequest.number} (${written.branch})` : written?.branch ? ` to branch ${written.branch}` : "";
   for (const c of group) {
     const path = c.spec.source.path;
     const mine = changes.filter((ch) => c.spec.source.type === "kustomize" || !path || ch.file.startsWith(`${path}/`));
@@ -258,12 +364,20 @@ async function recordOperations(
     const moves = mine.map((m) => `${m.policy} ${m.from || "(none)"} → ${m.to}`).join(", ");
     await deps.operations.record({
       cluster: c.name,
-      revision: "commit" in result ? result.commit : result.base,
-      trigger: { type: "image-update", source: trigger.source, ...(trigger.eventId ? { eventId: trigger.eventId } : {}), images: mine, ...("commit" in result ? { commit: result.commit } : {}) },
-      phase: "commit" in result ? "Succeeded" : "Error",
+      revision: written ? written.commit : (result as { base: string }).base,
+      trigger: {
+        type: "image-update",
+        source: trigger.source,
+        ...(trigger.eventId ? { eventId: trigger.eventId } : {}),
+        images: mine,
+        ...(written ? { commit: written.commit } : {}),
+        ...(written?.branch ? { branch: written.branch } : {}),
+        ...(written?.pullRequest ? { pullRequest: { number: written.pullRequest.number, url: written.pullRequest.url } } : {}),
+      },
+      phase: result.error ? "Error" : "Succeeded",
       startedAt,
       finishedAt,
-      message: "commit" in result ? `committed ${result.commit.slice(0, 12)}: ${moves}` : `${moves}: ${result.error}`,
+      message: result.error ? `${moves}: ${result.error}` : `${written!.pullRequest ? "proposed" : "committed"} ${written!.commit.slice(0, 12)}${where}: ${moves}`,
     });
   }
 }

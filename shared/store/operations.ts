@@ -43,6 +43,8 @@ export type OperationTrigger =
  * tag listing). `commit` is the commit written (also the operation's `revision`); absent when
  * nothing was written (phase Error: the branch did not render with the change, or the push was
  * refused every time), the operation's `revision` then being the head the change was made on.
+ * With `branch` and `pullRequest` the commit was proposed, not pushed to the tracked branch
+ * (phase Error with `commit` set: pushed to `branch`, but the pull request was not opened).
  */
 export interface ImageUpdateTrigger {
   type: "image-update";
@@ -51,6 +53,10 @@ export interface ImageUpdateTrigger {
   eventId?: string;
   images: { policy: string; image: string; from: string; to: string; file: string; line: number }[];
   commit?: string;
+  /** The branch the commit went to when not the tracked one (a policy file's `push.branch`). */
+  branch?: string;
+  /** The pull request proposing the commit into the tracked branch: merging it rolls the images out. */
+  pullRequest?: { number: number; url: string };
 }
 
 /**
@@ -230,7 +236,7 @@ export function describeTrigger(t: OperationTrigger): string {
     case "retry":
       return `retry #${t.attempt} of ${t.of}`;
     case "image-update":
-      return `image update (${t.source}): ${t.images.map((i) => `${i.policy} ${i.from} → ${i.to}`).join(", ")}`;
+      return `image update (${t.source}): ${t.images.map((i) => `${i.policy} ${i.from} → ${i.to}`).join(", ")}${t.pullRequest ? `, pull request #${t.pullRequest.number}` : ""}`;
   }
 }
 

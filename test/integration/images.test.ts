@@ -10,7 +10,8 @@
  * update and the sync. `7.0.0` under `~6.7` changes nothing; two images pushed together make
  * one commit; a commit landing on the branch between the update's read and its push is
  * rebased over; a branch that does not render is not written to; Amazon ECR's event (the AWS
- * documentation's example) goes the same way.
+ * documentation's example) goes the same way. With the policy file's `push`, the update goes to
+ * a branch per policy and a pull request in Gitea; the merge rolls it out.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -148,9 +149,12 @@ const reconcileUntil = (what: string, done: (s: ClusterStatus) => boolean) => re
 const converged = (sha: string) => (s: ClusterStatus) => s.sync === "Synced" && s.health === "Healthy" && s.revision === sha && !s.operation;
 const liveImages = (name: string) => kubectl(k1!, "-n", NAMESPACE, "get", "deployment", name, "-o", "jsonpath={.spec.template.spec.containers[*].image}");
 
-/** The head of `main` in Gitea, and its message, author and parents. */
-async function head(): Promise<{ sha: string; message: string; author: string; parents: string[] }> {
-  const [c] = await g.api<{ sha: string; commit: { message: string; author: { name: string; email: string } }; parents: { sha: string }[] }[]>("GET", `/repos/${repo}/commits?sha=main&limit=1`);
+/** The head of `branch` (default `main`) in Gitea, and its message, author and parents. */
+async function head(branch = "main"): Promise<{ sha: string; message: string; author: string; parents: string[] }> {
+  const [c] = await g.api<{ sha: string; commit: { message: string; author: { name: string; email: string } }; parents: { sha: string }[] }[]>(
+    "GET",
+    `/repos/${repo}/commits?sha=${encodeURIComponent(branch)}&limit=1`,
+  );
   return { sha: c!.sha, message: c!.commit.message, author: `${c!.commit.author.name} <${c!.commit.author.email}>`, parents: c!.parents.map((p) => p.sha) };
 }
 
@@ -301,6 +305,66 @@ test("Amazon ECR's push event goes the same way", { timeout: 180_000 }, async ()
   assert.match(await fileAt("deploy/worker.yaml", after.sha), new RegExp(`image: '${ECR_IMAGE.replace(/\./g, "\\.")}:1\\.2\\.0' # \\{"\\$converge": "worker"\\}`));
   await deliveredAndSynced(after.sha);
   assert.match(liveImages("worker"), /my-repository-name:1\.2\.0/);
+});
+
+interface GiteaPull {
+  number: number;
+  title: string;
+  body: string;
+  html_url: string;
+  head: { ref: string; sha: string };
+  base: { ref: string };
+}
+
+test("with the policy file's push, an update is proposed in a pull request; merging it rolls out", { timeout: 300_000 }, async () => {
+  const update = await runCli("cluster", "update", CLUSTER, "--status-host", "gitea");
+  assert.equal(update.code, 0, update.err);
+  const proposing = await pushFiles(g, repo, { ".converge/images.yaml": `${policies()}push:\n  branch: converge/{policy}\n` }, { message: "image updates as pull requests" });
+  await deliveredAndSynced(proposing);
+  const pulls = () => g.api<GiteaPull[]>("GET", `/repos/${repo}/pulls?state=open`);
+  assert.deepEqual(await pulls(), []);
+
+  await pushImage(reg, "cache", "1.2.0");
+  await runImages(1);
+  assert.equal((await head()).sha, proposing, "main is not written to");
+  const proposed = await head("converge/cache");
+  assert.deepEqual(proposed.parents, [proposing], "the push branch starts at main's head");
+  assert.match(proposed.message, /^Update images: cache 1\.1\.0 → 1\.2\.0\n/);
+  assert.equal(await fileAt("deploy/worker.yaml", proposed.sha), (await fileAt("deploy/worker.yaml", proposing)).replace("/cache:1.1.0", "/cache:1.2.0"), "only the marked tag");
+  const [pr, ...others] = await pulls();
+  assert.equal(others.length, 0);
+  assert.deepEqual([pr!.title, pr!.head.ref, pr!.head.sha, pr!.base.ref], ["Update images: cache 1.1.0 → 1.2.0", "converge/cache", proposed.sha, "main"]);
+  assert.match(pr!.body, /cache: 1\.1\.0 → 1\.2\.0 \(policy cache, deploy\/worker\.yaml:\d+\)[\s\S]*merging it rolls the images out to images-eu/);
+  const history = JSON.parse((await runCli("images", "history", "--cluster", CLUSTER, "-o", "json")).out) as { revision: string; phase: string; message: string; trigger: ImageUpdateTrigger }[];
+  assert.deepEqual(
+    [history[0]!.phase, history[0]!.revision, history[0]!.trigger.branch, history[0]!.trigger.pullRequest],
+    ["Succeeded", proposed.sha, "converge/cache", { number: pr!.number, url: pr!.html_url }],
+  );
+  assert.match(history[0]!.message, new RegExp(`^proposed ${proposed.sha.slice(0, 12)} in pull request #${pr!.number} \\(converge/cache\\): cache 1\\.1\\.0 → 1\\.2\\.0$`));
+
+  // a newer tag joins the same branch and pull request; the same tag again changes nothing
+  await pushImage(reg, "cache", "1.2.1");
+  await runImages(1);
+  const joined = await head("converge/cache");
+  assert.deepEqual(joined.parents, [proposed.sha], "on top of the push branch");
+  const again = JSON.stringify({ source: "registry", images: [{ image: canonicalImage(`${reg.host}/cache`), tag: "1.2.1" }] });
+  await sqsClient(iso.services.config).send(new SendMessageCommand({ QueueUrl: iso.env.CONVERGE_IMAGE_QUEUE_URL!, MessageBody: again }));
+  await runImages(1);
+  assert.equal((await head("converge/cache")).sha, joined.sha, "no second commit");
+  assert.deepEqual(
+    (await pulls()).map((p) => [p.number, p.head.sha]),
+    [[pr!.number, joined.sha]],
+    "still one pull request",
+  );
+  assert.equal((await head()).sha, proposing);
+  assert.match(liveImages("worker"), /\/cache:1\.1\.0$/, "nothing rolled out before the merge");
+
+  // the merge is a push to main: Gitea's webhook, then the sync
+  await g.api("POST", `/repos/${repo}/pulls/${pr!.number}/merge`, { Do: "merge" });
+  const merged = await head();
+  assert.deepEqual(merged.parents, [proposing, joined.sha]);
+  await deliveredAndSynced(merged.sha);
+  assert.match(liveImages("worker"), /\/cache:1\.2\.1$/);
 });
 
 test("converge cluster add / update: image updates are off unless --image-update or --image-policies", async () => {

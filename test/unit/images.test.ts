@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
-import { parsePolicyFile, PolicyError, type ImagePolicy } from "../../shared/images/policy.js";
+import { isBranchName, parsePolicyFile, PolicyError, pushBranch, type ImagePolicy } from "../../shared/images/policy.js";
 import { canonicalImage, splitImage } from "../../shared/images/reference.js";
 import { selectTag, shouldMove, tagValue } from "../../shared/images/select.js";
 import { findMarkers, markedImage, MarkerError, nextValue, rewrite, type Marker } from "../../shared/images/markers.js";
@@ -149,6 +149,21 @@ test("an unknown field is reported at the field's own line", () => {
   refused(`${head}    semver: { range: ~6.7 }\n    interval: 5m\n    intervall: 5m\n`, 6, /Unrecognized key: "intervall"/);
   refused(`${head}    semver:\n      range: ~6.7\n      rnage: ~6.8\n`, 6, /Unrecognized key: "rnage"/);
   refused(`${head}    semver: { range: ~6.7 }\nauthors: []\n`, 5, /Unrecognized key: "authors"/);
+});
+
+test("push: a branch per policy and a pull request by default; branch names checked as git does", () => {
+  const head = "policies:\n  - name: podinfo\n    image: ghcr.io/stefanprodan/podinfo\n    semver: { range: ~6.7 }\n";
+  const file = parsePolicyFile(`${head}push:\n  branch: converge/{policy}\n`, FILE);
+  assert.deepEqual(file.push, { branch: "converge/{policy}", pullRequest: true });
+  assert.equal(pushBranch(file, "podinfo"), "converge/podinfo");
+  const one = parsePolicyFile(`${head}push: { branch: release, pullRequest: false }\n`, FILE);
+  assert.deepEqual([pushBranch(one, "podinfo"), one.push?.pullRequest], ["release", false]);
+  assert.equal(pushBranch(parsePolicyFile(head, FILE), "podinfo"), undefined, "without push: the tracked branch");
+  refused(`${head}push:\n  branch: images..{policy}\n`, 6, /push\.branch: not a valid branch name/);
+  refused(`${head}push:\n  branch: a\n  pullrequest: true\n`, 7, /Unrecognized key: "pullrequest"/);
+  for (const ok of ["main", "converge/podinfo", "feature/a-b.c", "images_1"]) assert.ok(isBranchName(ok), ok);
+  for (const bad of ["", "a..b", "a b", "-a", "/a", "a/", "a.", "a//b", "a/.b", "a.lock", "a/b.lock/c", "a~1", "a^", "a:b", "a?", "a*", "a[", "a\\b", "a@{1}", "@", "a\tb"])
+    assert.ok(!isBranchName(bad), JSON.stringify(bad));
 });
 
 test("canonicalImage names a repository as Docker resolves it", () => {

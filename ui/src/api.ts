@@ -30,6 +30,7 @@ export interface OperationSummary {
     source?: string;
     images?: { policy: string; image: string; from: string; to: string }[];
     commit?: string;
+    pullRequest?: { number: number; url: string };
   };
   phase: "Running" | "Succeeded" | "Failed" | "Error";
   startedAt: string;

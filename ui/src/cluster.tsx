@@ -162,6 +162,14 @@ function History({ cluster, entries }: { cluster: string; entries: Entry[] }) {
                 {x.o.trigger.type === "image-update" ? "Image update" : "Sync"} <Badge value={x.o.phase} /> {trigger(x.o.trigger)} at <span class="mono">{shortRev(x.o.revision)}</span>{" "}
                 <span class="small">{results(x.o.counts)}</span>
                 {x.o.message && <span class="small muted"> {x.o.message}</span>}
+                {x.o.trigger.pullRequest && /^https?:\/\//.test(x.o.trigger.pullRequest.url) && (
+                  <>
+                    {" "}
+                    <a class="small" href={x.o.trigger.pullRequest.url} target="_blank" rel="noreferrer">
+                      pull request #{x.o.trigger.pullRequest.number}
+                    </a>
+                  </>
+                )}
               </span>
             )}
             {expandable && (

@@ -39,7 +39,8 @@ export function policy(p: { syncPolicy: string; selfHeal?: boolean; prune?: bool
 
 /** `manual by alice@host`, `push`, `self-heal #2`, `image update (registry): podinfo 6.7.0 → 6.7.1`: what started an operation. */
 export function trigger(t: OperationSummary["trigger"]): string {
-  if (t.type === "image-update") return `image update (${t.source}): ${(t.images ?? []).map((i) => `${i.policy} ${i.from || "(none)"} → ${i.to}`).join(", ")}`;
+  if (t.type === "image-update")
+    return `image update (${t.source}): ${(t.images ?? []).map((i) => `${i.policy} ${i.from || "(none)"} → ${i.to}`).join(", ")}${t.pullRequest ? `, pull request #${t.pullRequest.number}` : ""}`;
   if (t.caller) return `${t.type} by ${t.caller}`;
   if (t.attempt) return `${t.type} #${t.attempt}`;
   return t.type;
