@@ -8,8 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { connect } from "node:net";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { AppsV1Api, KubeConfig } from "@kubernetes/client-node";
 import { startClusters, KUBERNETES_VERSION, type ClusterHandle } from "../../tools/testbed/kube.js";
 import { kubectlBinaries } from "../../tools/testbed/binaries.js";
@@ -37,12 +36,21 @@ const { kubectl } = kubectlBinaries();
 const k = (c: ClusterHandle, args: string[], input?: string) =>
   execFileSync(kubectl, ["--kubeconfig", c.kubeconfig, "--context", c.context, ...args], { encoding: "utf8", input, env: { ...process.env, KUBECACHEDIR: `${c.workdir}/kube-cache` } });
 
-const portOpen = (url: string) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect({ host: "127.0.0.1", port: Number(new URL(url).port) });
-    s.once("connect", () => (s.destroy(), resolve(true)));
-    s.once("error", () => resolve(false));
-  });
+/**
+ * The processes whose command line names `dir` (the cluster's etcd, API server, controllers:
+ * kwokctl starts them with their files there). Not the port: once freed, another test bed's
+ * server may take it.
+ */
+const processesIn = (dir: string) =>
+  readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir);
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
 
 before(
   async () => {
@@ -57,7 +65,7 @@ after(async () => {
   await Promise.all(clusters.map((c) => c.stop()));
   for (const c of clusters) {
     assert.equal(existsSync(c.workdir), false, `${c.name}'s folder is removed`);
-    assert.equal(await portOpen(c.server), false, `${c.name}'s API server is stopped`);
+    assert.deepEqual(processesIn(c.workdir), [], `${c.name}'s processes are stopped`);
   }
 });
 
