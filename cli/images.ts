@@ -75,7 +75,7 @@ export function registerImageCommands(program: Command, io: ImageIO): void {
     .action(async (o: { cluster?: string[]; limit: string; output: string }) => {
       const limit = limitFlag(o.limit);
       const s = io.svc();
-      const names = o.cluster ?? (await s.clusters.listAll()).filter((c) => c.spec.imageUpdate).map((c) => c.name);
+      const names = o.cluster ?? (await s.clusters.listWithImageUpdates()).map((c) => c.name);
       const ops: OperationSummary[] = [];
       for (const name of names) ops.push(...(await s.operations.summaries(name, { limit })).operations.filter((op) => op.trigger.type === "image-update"));
       ops.sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1));

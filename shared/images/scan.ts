@@ -42,7 +42,7 @@ function due(policy: ImagePolicy, now: number, all: boolean): boolean {
 export async function scanImages(deps: ScanDeps, opts: { now?: number; all?: boolean; dryRun?: boolean; clusters?: string[] } = {}): Promise<BranchOutcome[]> {
   const now = opts.now ?? Date.now();
   const outcomes: BranchOutcome[] = [];
-  for (const group of branchesOf(await deps.clusters.listAll(), opts.clusters)) {
+  for (const group of branchesOf(await deps.clusters.listWithImageUpdates(), opts.clusters)) {
     const { repoUrl, branch } = group[0]!.spec.source;
     const names = group.map((c) => c.name);
     const outcome = (o: Partial<BranchOutcome>): BranchOutcome => ({ repoUrl, branch, clusters: names, changes: [], attempts: 0, warnings: [], ...o });

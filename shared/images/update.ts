@@ -21,12 +21,15 @@ import type { ReconcileDeps } from "../reconcile/reconcile.js";
 import { normalizeRepoUrl } from "../git/url.js";
 import { BranchNotFoundError, PushRejectedError, SourceError, type GitAuth, type GitSource, type SourceFile } from "../git/source.js";
 import type { PullRequest, PullRequestPort } from "../githost/pull-requests.js";
-import type { ClusterRecord } from "../store/clusters.js";
+import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
 import type { ImageUpdateTrigger, OperationStore } from "../store/operations.js";
 import type { PushedImage } from "./events.js";
 import { findMarkers, MarkerError, markedImage, nextValue, rewrite, type Marker } from "./markers.js";
 import { parsePolicyFile, PolicyError, pushBranch, type ImagePolicy, type PolicyFile } from "./policy.js";
 import { selectTag, shouldMove } from "./select.js";
+
+/** A cluster as the image update reads it: name and spec (the `byImageUpdate` index's projection). */
+type ImageCluster = Pick<ClusterRecord, "name" | "spec">;
 
 /** Pushes tried on one branch before giving up (each after the branch moved on). */
 export const MAX_ATTEMPTS = 5;
@@ -46,7 +49,7 @@ export interface ImageTrigger {
 
 /** What the update needs: the registry, Git (read, commit, push), where operations go, the Git host (pull requests). */
 export interface ImageUpdateDeps {
-  clusters: { listAll(): Promise<ClusterRecord[]> };
+  clusters: Pick<ClusterStore, "listWithImageUpdates">;
   git: Pick<GitSource, "resolveBranch" | "fetch" | "listNames" | "readFiles" | "commit" | "push">;
   operations: Pick<OperationStore, "record">;
   gitAuth: NonNullable<ReconcileDeps["gitAuth"]>;
@@ -80,8 +83,8 @@ export interface BranchOutcome {
 }
 
 /** The clusters with image updates, by the branch they track (`ref`-pinned and rolled-back clusters left out: Git's head does not reach them). */
-export function branchesOf(clusters: ClusterRecord[], only?: string[]): ClusterRecord[][] {
-  const groups = new Map<string, ClusterRecord[]>();
+export function branchesOf(clusters: ImageCluster[], only?: string[]): ImageCluster[][] {
+  const groups = new Map<string, ImageCluster[]>();
   for (const c of clusters) {
     if (!c.spec.imageUpdate || c.spec.source.ref || (only && !only.includes(c.name))) continue;
     const key = `${normalizeRepoUrl(c.spec.source.repoUrl)}#${c.spec.source.branch}#${c.spec.imageUpdate.policyFile}`;
@@ -101,7 +104,7 @@ export function branchesOf(clusters: ClusterRecord[], only?: string[]): ClusterR
  */
 export async function updateImages(deps: ImageUpdateDeps, trigger: ImageTrigger, opts: { dryRun?: boolean; clusters?: string[] } = {}): Promise<BranchOutcome[]> {
   const outcomes: BranchOutcome[] = [];
-  for (const group of branchesOf(await deps.clusters.listAll(), opts.clusters)) outcomes.push(...(await updateBranch(deps, group, trigger, opts.dryRun ?? false)));
+  for (const group of branchesOf(await deps.clusters.listWithImageUpdates(), opts.clusters)) outcomes.push(...(await updateBranch(deps, group, trigger, opts.dryRun ?? false)));
   return outcomes;
 }
 
@@ -137,7 +140,7 @@ function orError<T>(plan: Promise<T>): Promise<T | { error: string }> {
 }
 
 /** A tracked branch: the changes on its head, then each target's commit, render check, push (and pull request). */
-async function updateBranch(deps: ImageUpdateDeps, group: ClusterRecord[], trigger: ImageTrigger, dryRun: boolean): Promise<BranchOutcome[]> {
+async function updateBranch(deps: ImageUpdateDeps, group: ImageCluster[], trigger: ImageTrigger, dryRun: boolean): Promise<BranchOutcome[]> {
   const { repoUrl, branch } = group[0]!.spec.source;
   const out: BranchOutcome = { repoUrl, branch, clusters: group.map((c) => c.name), changes: [], attempts: 0, warnings: [] };
   const auth = await deps.gitAuth(group[0]!.spec.source);
@@ -162,7 +165,7 @@ async function updateBranch(deps: ImageUpdateDeps, group: ClusterRecord[], trigg
  */
 async function writeTarget(
   deps: ImageUpdateDeps,
-  group: ClusterRecord[],
+  group: ImageCluster[],
   trigger: ImageTrigger,
   auth: GitAuth | undefined,
   target: Target,
@@ -200,13 +203,7 @@ async function writeTarget(
 }
 
 /** Opens (or finds) the pull request from the target's branch into the tracked one; its error when the host refuses or none is configured. */
-async function openPullRequest(
-  deps: ImageUpdateDeps,
-  group: ClusterRecord[],
-  target: Target,
-  changes: ImageChange[],
-  trigger: ImageTrigger,
-): Promise<{ pullRequest: PullRequest } | { error: string }> {
+async function openPullRequest(deps: ImageUpdateDeps, group: ImageCluster[], target: Target, changes: ImageChange[], trigger: ImageTrigger): Promise<{ pullRequest: PullRequest } | { error: string }> {
   const source = group[0]!.spec.source;
   if (!deps.pullRequests) return { error: `committed to ${target.branch}, but no pull request can be opened here (no Git host API configured)` };
   const [title, ...body] = commitMessage(changes, trigger).split("\n");
@@ -228,7 +225,7 @@ async function openPullRequest(
  * not exist yet): its marked files' new texts. `policies` given (a push branch's), the fields
  * of those policies only, and the policy file is not read again.
  */
-async function planBranch(deps: ImageUpdateDeps, group: ClusterRecord[], trigger: ImageTrigger, auth: GitAuth | undefined, target: Target, given?: PolicyFile) {
+async function planBranch(deps: ImageUpdateDeps, group: ImageCluster[], trigger: ImageTrigger, auth: GitAuth | undefined, target: Target, given?: PolicyFile) {
   const { repoUrl, branch } = group[0]!.spec.source;
   const own =
     target.branch === branch ? undefined : await deps.git.resolveBranch(repoUrl, target.branch, auth).catch((err: unknown) => (err instanceof BranchNotFoundError ? undefined : Promise.reject(err)));
@@ -326,7 +323,7 @@ export function commitMessage(changes: ImageChange[], trigger: ImageTrigger): st
 }
 
 /** The first cluster of the branch that does not render at `commit`, with the error; undefined when all do. */
-async function renderFailure(deps: ImageUpdateDeps, group: ClusterRecord[], commit: string): Promise<string | undefined> {
+async function renderFailure(deps: ImageUpdateDeps, group: ImageCluster[], commit: string): Promise<string | undefined> {
   for (const c of group) {
     try {
       await renderRevision(deps, c.spec, commit);
@@ -348,7 +345,7 @@ async function renderFailure(deps: ImageUpdateDeps, group: ClusterRecord[], comm
  */
 async function recordOperations(
   deps: ImageUpdateDeps,
-  group: ClusterRecord[],
+  group: ImageCluster[],
   trigger: ImageTrigger,
   changes: ImageChange[],
   startedAt: string,

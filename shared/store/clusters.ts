@@ -111,7 +111,10 @@ interface ScheduleAttributes {
   dueAt?: number;
 }
 
-type StoredCluster = Omit<ClusterRecord, "nextDueAt"> & ScheduleAttributes & { leaseOwner?: string; leaseUntil?: number; nextDueAt?: number };
+type StoredCluster = Omit<ClusterRecord, "nextDueAt"> & ScheduleAttributes & { leaseOwner?: string; leaseUntil?: number; nextDueAt?: number; imageUpdates?: string };
+
+/** The `byImageUpdate` partition: the one value of `imageUpdates`, on clusters with image updates only. */
+const IMAGE_UPDATES_KEY = "images";
 
 /** Name of the item holding the tick's state; never a cluster name (those are DNS labels). */
 export const SCHEDULE_ITEM = "#schedule";
@@ -204,6 +207,7 @@ export class ClusterStore {
       status: initialStatus(),
       repoKey: repoKey(spec.source.repoUrl, spec.source.branch),
       dueShard: dueShardOf(spec.name),
+      ...(spec.imageUpdate ? { imageUpdates: IMAGE_UPDATES_KEY } : {}),
       ...this.schedule(spec.name, spec.intervalSeconds, now),
       dueAt: now,
       createdAt: at,
@@ -238,9 +242,11 @@ export class ClusterStore {
           TableName: this.table,
           Key: { name },
           // the inputs belong to the old source: every push concerns the cluster until its next render
-          UpdateExpression: "SET spec = :s, repoKey = :r, cadence = :c, phase = :p, dueAnchor = :a, dueAt = :n, updatedAt = :u REMOVE inputs",
+          // `imageUpdates` keys the sparse byImageUpdate index: present only with image updates
+          UpdateExpression: `SET spec = :s, repoKey = :r, cadence = :c, phase = :p, dueAnchor = :a, dueAt = :n, updatedAt = :u${spec.imageUpdate ? ", imageUpdates = :i REMOVE inputs" : " REMOVE inputs, imageUpdates"}`,
           ConditionExpression: "updatedAt = :prev",
           ExpressionAttributeValues: {
+            ...(spec.imageUpdate ? { ":i": IMAGE_UPDATES_KEY } : {}),
             ":s": spec,
             ":r": repoKey(spec.source.repoUrl, spec.source.branch),
             ":c": sched.cadence,
@@ -328,6 +334,20 @@ export class ClusterStore {
       clusters: items.map((i) => toRecord(i, now)!),
       cursor: last ? Buffer.from(JSON.stringify(last)).toString("base64url") : undefined,
     };
+  }
+
+  /**
+   * The clusters whose spec has `imageUpdate`, sorted by name: name and spec only, from the
+   * sparse `byImageUpdate` index (one Query, eventually consistent: a registration shows
+   * within about a second).
+   */
+  async listWithImageUpdates(): Promise<Pick<ClusterRecord, "name" | "spec">[]> {
+    const items = await this.queryAll<{ name: string; spec: ClusterSpec }>({
+      IndexName: "byImageUpdate",
+      KeyConditionExpression: "imageUpdates = :i",
+      ExpressionAttributeValues: { ":i": IMAGE_UPDATES_KEY },
+    });
+    return items.map((i) => ({ name: i.name, spec: i.spec }));
   }
 
   /** Every cluster, sorted by name (pages through `list`). */

@@ -21,6 +21,10 @@
  *    times (registered or updated, a reconcile asking to come back early). The item
  *    `#schedule` holds the intervals in use and the last tick's time (see `clusters.ts`).
  *    Status writes touch none of the indexes (they project no status), so they cost the item alone.
+ * 3b. clusters with image updates (shared/images), read by every image update and every minute's
+ *    scan: GSI `byImageUpdate` (sparse): partition `imageUpdates` = `images`, present only when
+ *    the spec has `imageUpdate`, sort key `name`, projecting `spec` (written by registrations
+ *    only). A Query reads those clusters alone, not a Scan of the fleet.
  * 4. desired snapshots: `snapshots`, `pk` = `desired#<sha256 of repo, commit, path, render
  *    options>`, `sk` = `part#0000`...: content-addressed, split under the 400 KB item limit
  *    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
@@ -80,6 +84,7 @@ export const CLUSTERS_TABLE: TableSpec = {
     { name: "byRepo", partitionKey: { name: "repoKey", type: "S" }, sortKey: { name: "name", type: "S" }, projection: { type: "KEYS_ONLY" } },
     { name: "byCadence", partitionKey: { name: "cadence", type: "S" }, sortKey: { name: "phase", type: "N" }, projection: { type: "INCLUDE", attributes: ["dueAnchor"] } },
     { name: "byDueAt", partitionKey: { name: "dueShard", type: "S" }, sortKey: { name: "dueAt", type: "N" }, projection: { type: "INCLUDE", attributes: ["cadence"] } },
+    { name: "byImageUpdate", partitionKey: { name: "imageUpdates", type: "S" }, sortKey: { name: "name", type: "S" }, projection: { type: "INCLUDE", attributes: ["spec"] } },
   ],
 };
 

@@ -47,6 +47,24 @@ test("clusters: get, paginated list of all, and tracking repo+branch through the
   await assert.rejects(s.remove("c-01"), /not found/);
 });
 
+test("clusters with image updates: the sparse byImageUpdate index holds them alone, following add, update and remove", async () => {
+  const s = iso.services.clusters;
+  await s.add({ ...spec("img-a", "https://git.example.com/a.git", "main"), imageUpdate: {} });
+  await s.add(spec("img-b", "https://git.example.com/a.git", "main"));
+  await s.add({ ...spec("img-c", "https://git.example.com/a.git", "main"), imageUpdate: { policyFile: "deploy/images.yaml" } });
+  const listed = async () => (await s.listWithImageUpdates()).map((c) => [c.name, c.spec.imageUpdate?.policyFile]);
+  assert.deepEqual(await listed(), [
+    ["img-a", ".converge/images.yaml"],
+    ["img-c", "deploy/images.yaml"],
+  ]);
+  await s.update("img-a", (sp) => ({ ...sp, imageUpdate: undefined }));
+  await s.update("img-b", (sp) => ({ ...sp, imageUpdate: {} }));
+  await s.remove("img-c");
+  assert.deepEqual(await listed(), [["img-b", ".converge/images.yaml"]]);
+  const all = await s.listAll();
+  assert.ok(all.length > 1, "the other clusters are still in the table");
+});
+
 test("desired snapshots: content-addressed, written once, split under the 400 KB item limit, read back exactly", async () => {
   const key = snapshotKey({ repoUrl: "https://github.com/acme/deploy", revision: "a".repeat(40), path: "apps", options: { type: "directory", recursive: true } });
   assert.equal(
