@@ -11,7 +11,8 @@
  * (a) Scale: registers `--clusters` clusters tracking one repository, then times the tick
  *     finding and enqueueing all of them (first tick after registering: one-off due times
  *     cleared; steady state: one interval later, by cadence), and a real signed GitHub push
- *     payload through the webhook handler fanning out to all of them; with DynamoDB requests by
+ *     payload through the webhook handler fanning out to all of them, and the image update's
+ *     minute scan (which reads the clusters with image updates only); with DynamoDB requests by
  *     operation, read/write request units and SQS requests.
  * (b) Per reconcile: `--reconciles` detect-only clusters on two kube-apiservers (started after
  *     (a), so the scale figures do not share the cores with simulated clusters; one shared
@@ -101,7 +102,8 @@ export const ASSUMPTIONS = {
   /**
    * Idle polling of the event source mappings: Lambda keeps 5 long polls (20 s) open per SQS
    * queue (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html): 15
-   * ReceiveMessage a minute on the FIFO queue and on the standard resume queue, however idle.
+   * ReceiveMessage a minute on the FIFO queue and on the standard resume and image queues,
+   * however idle.
    */
   esmPollsPerMinutePerQueue: 15,
   /**
@@ -357,6 +359,15 @@ try {
   await plainSqs.send(new PurgeQueueCommand({ QueueUrl: svc.config.queueUrl! }));
   log(`push: HTTP ${push.status}, ${fmt(push.enqueued)} enqueued in ${fmt(push.ms)} ms; queue depth ${fmt(depth3)}`);
 
+  log("image scan: the images function's minute run (no cluster with image updates)");
+  const { scanImages } = await import("../shared/images/scan.js");
+  const { imageScanDeps } = await import("../shared/compose/images.js");
+  const s0 = counts();
+  const ts = performance.now();
+  const scanned = await quiet(() => scanImages(imageScanDeps({ config: svc.config, clusters: svc.clusters, operations: svc.operations })));
+  const scan = { ms: performance.now() - ts, branches: scanned.result.length, counts: minus(counts(), s0), logBytes: scanned.bytes };
+  log(`image scan: ${scan.branches} branches in ${fmt(scan.ms)} ms`);
+
   // ---------------------------------------------------------------------------------------------
   // (b) reconciles, in their own tables and queue, on two kube-apiservers started now
   kube = await startClusters(["fleet-1", "fleet-2"], { log: (s) => log(`testbed: ${s}`) });
@@ -468,6 +479,7 @@ try {
   }
   out(`  push through the webhook handler: HTTP ${push.status}, ${fmt(push.enqueued)} enqueued (queue depth ${fmt(depth3)}) in ${fmt(push.ms)} ms (signature check to answer, over HTTP)`);
   out(`    ${countLine(push.counts)}`);
+  out(`  image scan (every minute; no cluster with image updates): ${fmt(scan.ms)} ms, ${scan.branches} branches; ${countLine(scan.counts)}`);
   out(
     `  target under 5 s each: tick ${tick2.findEnqueueMs < 5000 ? "met" : "MISSED"} (${fmt(tick2.findEnqueueMs / 1000, 2)} s steady, ${fmt(tick1.findEnqueueMs / 1000, 2)} s first), push ${push.ms < 5000 ? "met" : "MISSED"} (${fmt(push.ms / 1000, 2)} s)`,
   );
@@ -588,16 +600,19 @@ try {
       return ((ticks * (reservoir + ASSUMPTIONS.xrayRate * (perTick - reservoir))) / 1e6) * PRICES.xrayTracesPerMillion;
     };
     const alarm = alarmMonthlyCost({ clusters, intervalMinutes: INTERVAL_SECONDS / 60, unhealthyShare: 0, staleShare: 0, ticksPerMonth: ticks });
-    const logBytes = reconciles * unchanged.logBytes + (batches + ticks) * ASSUMPTIONS.platformLogBytesPerInvocation + ticks * atDue((t) => t.logBytes, duePerTick);
+    // the tick and the image scan run once a minute each
+    const logBytes = reconciles * unchanged.logBytes + (batches + 2 * ticks) * ASSUMPTIONS.platformLogBytesPerInvocation + ticks * (atDue((t) => t.logBytes, duePerTick) + scan.logBytes);
     const sqsFifo = reconciles * unchanged.sqs + ticks * atDue((t) => total(t.counts.sqs), duePerTick) + ticks * ASSUMPTIONS.esmPollsPerMinutePerQueue;
-    const sqsStandard = ticks * ASSUMPTIONS.esmPollsPerMinutePerQueue;
+    // the resume queue and the image queue, however idle
+    const sqsStandard = ticks * ASSUMPTIONS.esmPollsPerMinutePerQueue * 2;
     const wru = reconciles * unchanged.wru + ticks * atDue((t) => t.counts.wru, duePerTick);
-    const rru = reconciles * unchanged.rru + ticks * atDue((t) => t.counts.rru, duePerTick);
+    const rru = reconciles * unchanged.rru + ticks * (atDue((t) => t.counts.rru, duePerTick) + scan.counts.rru);
     const storageGb = (clusters * itemBytes(raw) * 2) / 1e9; // cluster items; snapshots and observed states are shared or small
     const items = {
       "Lambda reconcile (requests + GB-s)": lambdaCost(memoryMb, clusters),
       "Lambda tick (requests + GB-s)": ticks * ((tickMs / 1000) * (ASSUMPTIONS.tickMemoryMb / 1024) * PRICES.lambdaGbSecond + PRICES.lambdaRequestsPerMillion / 1e6),
-      "EventBridge Scheduler (the tick)": (ticks / 1e6) * PRICES.schedulerInvocationsPerMillion,
+      "Lambda image scan (requests + GB-s)": ticks * ((scan.ms / 1000) * (memoryMb / 1024) * PRICES.lambdaGbSecond + PRICES.lambdaRequestsPerMillion / 1e6),
+      "EventBridge Scheduler (the tick, the image scan)": ((2 * ticks) / 1e6) * PRICES.schedulerInvocationsPerMillion,
       "SQS (FIFO sends, receives, deletes; idle polls)": (sqsFifo / 1e6) * PRICES.sqsFifoRequestsPerMillion + (sqsStandard / 1e6) * PRICES.sqsStandardRequestsPerMillion,
       "DynamoDB writes (WRU)": (wru / 1e6) * PRICES.dynamoWriteUnitsPerMillion,
       "DynamoDB reads (RRU)": (rru / 1e6) * PRICES.dynamoReadUnitsPerMillion,
@@ -636,7 +651,7 @@ try {
     `  reconciles a month: ${costs.map((c) => fmt(c.reconciles)).join(" / ")}; invocations: ${costs.map((c) => fmt(c.batches)).join(" / ")}; log GB: ${costs.map((c) => fmt(c.logBytes / 1e9, 2)).join(" / ")}`,
   );
   out(
-    `  assumptions: full batches of ${fmt(unchanged.perBatch, 1)} as measured; ${ASSUMPTIONS.esmPollsPerMinutePerQueue} idle ESM polls a minute per queue (FIFO + resume); ${ASSUMPTIONS.platformLogBytesPerInvocation} bytes of Lambda platform log lines per invocation; alarm side from shared/metrics/cost.ts (${ALARM_COST.insightRules} rules, ${ALARM_COST.alarmMetrics} alarm metrics, ${ALARM_COST.customMetrics} metrics, ${ALARM_COST.dashboards} dashboard); free tiers ignored`,
+    `  assumptions: full batches of ${fmt(unchanged.perBatch, 1)} as measured; ${ASSUMPTIONS.esmPollsPerMinutePerQueue} idle ESM polls a minute per queue (FIFO, resume, image); ${ASSUMPTIONS.platformLogBytesPerInvocation} bytes of Lambda platform log lines per invocation; alarm side from shared/metrics/cost.ts (${ALARM_COST.insightRules} rules, ${ALARM_COST.alarmMetrics} alarm metrics, ${ALARM_COST.customMetrics} metrics, ${ALARM_COST.dashboards} dashboard); free tiers ignored`,
   );
   out(`  bench run time: ${fmt((Date.now() - started) / 1000)} s`);
   out(`monthly cost at 1,000 clusters: $${costs[1]!.total.toFixed(2)}`);

@@ -99,8 +99,9 @@ export class Converge extends Construct {
     for (const fn of [this.reconcile.fn, this.tick.fn]) fn.addEnvironment(PER_CLUSTER_METRICS_ENV, String(props.perClusterMetrics ?? false));
     this.tick.fn.addEnvironment(STALE_INTERVALS_ENV, String(this.alarms.thresholds.staleIntervals));
     this.api = new QueryApi(this, "Api", { tables: this.tables });
-    if (props.imageUpdates ?? true) this.images = new ImageUpdates(this, "ImageUpdates", { tables: this.tables });
-    this.dashboard = new ConvergeDashboard(this, "Dashboard", { alarms: this.alarms, extraAlarms: [this.notify.failures], perClusterMetrics: props.perClusterMetrics });
+    if (props.imageUpdates ?? true) this.images = new ImageUpdates(this, "ImageUpdates", { tables: this.tables, alarmTopic: this.alarms.actionTopic });
+    const imageAlarms = this.images ? Object.values(this.images.alarms) : [];
+    this.dashboard = new ConvergeDashboard(this, "Dashboard", { alarms: this.alarms, extraAlarms: [this.notify.failures, ...imageAlarms], perClusterMetrics: props.perClusterMetrics });
     this.acknowledgeFindings();
   }
 

@@ -16,6 +16,7 @@ import { imageScanDeps } from "../../shared/compose/images.js";
 import { normalizeRepoUrl } from "../../shared/git/url.js";
 import { scanImages } from "../../shared/images/scan.js";
 import { triggersOf } from "../../shared/images/trigger.js";
+import { IMAGE_NOT_WRITTEN_MESSAGE } from "../../shared/metrics/signals.js";
 import { updateImages, type BranchOutcome, type ImageTrigger } from "../../shared/images/update.js";
 
 const logger = new Logger({ serviceName: "converge-images" });
@@ -46,7 +47,7 @@ function logOutcome(o: BranchOutcome, trigger: Pick<ImageTrigger, "source" | "ev
     warnings: o.warnings.length ? o.warnings : undefined,
     error: o.error,
   };
-  if (o.error) logger.warn("image update not written", fields);
+  if (o.error) logger.warn(IMAGE_NOT_WRITTEN_MESSAGE, fields);
   else logger.info(o.commit ? "image update committed" : "image update: nothing to change", fields);
 }
 

@@ -14,12 +14,15 @@
  *   and runs the scan every minute from an EventBridge Scheduler schedule. It has the kubectl
  *   layer, as the reconcile: an update is written only when every cluster of the branch still
  *   renders (helm, kustomize).
+ * - Alarms (to the alarms' topic): dead letters, updates not written, function errors.
  * IAM: the images function reads the clusters table, writes the operations table, reads Git
  * tokens (secrets named `GIT_SECRET_PREFIX*`, as the reconcile) and registry credentials (secrets
  * named `REGISTRY_SECRET_PREFIX*`, which nothing else reads); the image-receive function sends to
  * the queue and reads its token secret, nothing else.
  */
 import { ArnFormat, Duration, Size, Stack } from "aws-cdk-lib";
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { Rule } from "aws-cdk-lib/aws-events";
 import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
@@ -29,9 +32,12 @@ import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { FilterPattern, MetricFilter } from "aws-cdk-lib/aws-logs";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { KubectlV34Layer } from "@aws-cdk/lambda-layer-kubectl-v34";
 import { Construct } from "constructs";
+import { IMAGE_NOT_WRITTEN_MESSAGE } from "../../shared/metrics/signals.js";
 import { REGISTRY_SECRET_PREFIX } from "../../shared/secrets.js";
 import { convergeFunction } from "./function-defaults.js";
 import { MAX_RECEIVE_COUNT } from "./queue.js";
@@ -57,6 +63,8 @@ export const IMAGE_MAX_CONCURRENCY = 2;
 /** What the image update is wired to. */
 export interface ImageUpdatesProps {
   tables: ConvergeTables;
+  /** Where the image update's alarms go (the alarms' action topic, read by the notify function); absent: alarms without actions. */
+  alarmTopic?: ITopic;
 }
 
 /** The image queue, the images and image-receive functions, the ECR rule, the scan schedule and the token secret. */
@@ -71,6 +79,15 @@ export class ImageUpdates extends Construct {
   readonly tokenSecret: Secret;
   readonly ecrRule: Rule;
   readonly schedule: Schedule;
+  /**
+   * `deadLetters`: image triggers that failed `MAX_RECEIVE_COUNT` times (Git or the registry
+   * unreachable); `notWritten`: updates that would change something but were not written (a
+   * branch that no longer renders, a refused push or pull request, an invalid policy file:
+   * the operation in the history says which), counted by a metric filter on the images
+   * function's log (one custom metric: a flat cost); `failures`: the images function's errors
+   * (the scan included). Each at 1 or more in 5 minutes.
+   */
+  readonly alarms: { deadLetters: Alarm; notWritten: Alarm; failures: Alarm };
 
   constructor(scope: Construct, id: string, props: ImageUpdatesProps) {
     super(scope, id);
@@ -104,6 +121,43 @@ export class ImageUpdates extends Construct {
     this.queue.grantSendMessages(this.receive);
     this.tokenSecret.grantRead(this.receive);
     this.url = this.receive.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+    this.alarms = this.createAlarms(props.alarmTopic);
+  }
+
+  private createAlarms(topic: ITopic | undefined): ImageUpdates["alarms"] {
+    const notWritten = new MetricFilter(this, "NotWrittenFilter", {
+      logGroup: this.fn.logGroup,
+      filterPattern: FilterPattern.stringValue("$.message", "=", IMAGE_NOT_WRITTEN_MESSAGE),
+      metricNamespace: "Converge",
+      metricName: "ImageUpdatesNotWritten",
+      metricValue: "1",
+    });
+    const alarm = (id: string, metric: IMetric, description: string) => {
+      const a = new Alarm(this, id, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      if (topic) a.addAlarmAction(new SnsAction(topic));
+      return a;
+    };
+    const fiveMinutes = { period: Duration.minutes(5), statistic: "Sum" };
+    return {
+      deadLetters: alarm(
+        "DeadLetters",
+        this.dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+        "Image update triggers reached the dead-letter queue (Git or a registry failed three times)",
+      ),
+      notWritten: alarm(
+        "NotWritten",
+        notWritten.metric(fiveMinutes),
+        "Image updates that would change something were not written: see converge images history for why (render, push, pull request, policy file)",
+      ),
+      failures: alarm("Failures", this.fn.metricErrors(fiveMinutes), "The images function failed (an update batch or the scan)"),
+    };
   }
 
   /** The images function with its layer, grants and queue subscription. */

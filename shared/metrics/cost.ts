@@ -4,8 +4,8 @@
  * can import them rather than restate them. us-east-1 list prices
  * (https://aws.amazon.com/cloudwatch/pricing/), free tiers ignored (an upper bound).
  *
- * Fixed: 9 fleet custom metrics, 9 alarm metrics, 4 Contributor Insights rules, 1 dashboard;
- * none grows with the number of clusters. Per reconcile: one fleet EMF document (about 280 bytes
+ * Fixed: 9 fleet custom metrics and the image update's one (a metric filter), 12 alarm metrics,
+ * 4 Contributor Insights rules, 1 dashboard; none grows with the number of clusters. Per reconcile: one fleet EMF document (about 280 bytes
  * of log ingestion) and at most 2 log events matched by the rules (an OutOfSync line is matched
  * by the out-of-sync and the diverged rules; an Error / Unknown line by the failing rule only);
  * none while a cluster is Synced. Per tick: one fleet EMF document, and one `stale` line per
@@ -30,17 +30,18 @@ export const CLOUDWATCH_PRICES = {
   logIngestionPerGB: 0.5,
 } as const;
 
-/** What the default stack deploys and writes for the alarms (infra/constructs/alarms.ts, dashboard.ts). */
+/** What the default stack deploys and writes for the alarms (infra/constructs/alarms.ts, dashboard.ts, images.ts). */
 export const ALARM_COST = {
   prices: CLOUDWATCH_PRICES,
-  /** Fleet metrics (dimension `service` only). */
-  customMetrics: FLEET_METRICS.length,
+  /** Fleet metrics (dimension `service` only), and the image updates not written (a metric filter on the images function's log). */
+  customMetrics: FLEET_METRICS.length + 1,
   /**
    * Alarm metrics: diverged, failing and stale (one INSIGHT_RULE_METRIC each), dead letters,
    * webhook 4xx and 5xx, notify failures (one metric each), tick stopped (invocations and
-   * errors: two).
+   * errors: two); the image update's dead letters, updates not written and function errors
+   * (one each, infra/constructs/images.ts).
    */
-  alarmMetrics: 9,
+  alarmMetrics: 12,
   /** Contributor Insights rules: out of sync (the dashboard's list), diverged, failing, stale. */
   insightRules: 4,
   dashboards: 1,

@@ -39,6 +39,8 @@ export const SIGNAL = {
 export const RECONCILED_MESSAGE = "reconciled";
 /** Log message of the tick's line for an overdue cluster. */
 export const STALE_MESSAGE = "stale";
+/** Log message of the images function's line for an update that would change something but was not written (a metric filter counts them). */
+export const IMAGE_NOT_WRITTEN_MESSAGE = "image update not written";
 
 /** Sync states that count as a failed reconcile. */
 export const FAILED_STATES: readonly SyncStatus[] = ["Error", "Unknown"];

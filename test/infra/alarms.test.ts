@@ -253,8 +253,9 @@ test("shared/metrics/cost.ts matches the template: rules, alarm metrics, dashboa
     })
     .reduce((a, b) => a + b, 0);
   assert.equal(alarmMetrics, ALARM_COST.alarmMetrics);
-  assert.equal(ALARM_COST.customMetrics, FLEET_METRICS.length);
-  assert.ok(Math.abs(fixedMonthlyCost() - 8.6) < 1e-9, String(fixedMonthlyCost()));
+  const filters = ofType("AWS::Logs::MetricFilter");
+  assert.equal(ALARM_COST.customMetrics, FLEET_METRICS.length + filters.length, "the fleet metrics and one metric per metric filter");
+  assert.ok(Math.abs(fixedMonthlyCost() - 9.2) < 1e-9, String(fixedMonthlyCost()));
   const k1 = alarmMonthlyCost({ clusters: 1_000 });
   const k10 = alarmMonthlyCost({ clusters: 10_000 });
   assert.ok(k1.total <= 30, `1,000 clusters, worst case: $${k1.total.toFixed(2)}`);

@@ -169,6 +169,27 @@ test("IAM: image-receive sends to the queue and reads its token; images reads cl
   assert.equal(others.length, 1, "only the images function reads registry credentials");
 });
 
+test("alarms: image dead letters, updates not written (a metric filter on the images log) and function errors, each to the alarms' action topic", () => {
+  const [, filter] = one("AWS::Logs::MetricFilter", "ConvergeImageUpdatesNotWrittenFilter");
+  assert.equal(filter.Properties.FilterPattern, '{ $.message = "image update not written" }');
+  const [logsId] = one("AWS::Logs::LogGroup", "ConvergeImageUpdatesFunctionLogs");
+  assert.deepEqual(filter.Properties.LogGroupName, { Ref: logsId });
+  const [dlqId] = one("AWS::SQS::Queue", "ConvergeImageUpdatesDlq");
+  const actionTopic = ofType("AWS::SNS::Topic").find(([, t]) => /state changes/.test(String(t.Properties.DisplayName)))![0];
+  const alarm = (prefix: string) => one("AWS::CloudWatch::Alarm", prefix)[1].Properties;
+  const dead = alarm("ConvergeImageUpdatesDeadLetters");
+  assert.deepEqual([dead.MetricName, dead.Namespace, dead.Dimensions], ["ApproximateNumberOfMessagesVisible", "AWS/SQS", [{ Name: "QueueName", Value: { "Fn::GetAtt": [dlqId, "QueueName"] } }]]);
+  const notWritten = alarm("ConvergeImageUpdatesNotWritten");
+  const metric = (filter.Properties.MetricTransformations as { MetricName: string; MetricNamespace: string }[])[0]!;
+  assert.deepEqual([notWritten.MetricName, notWritten.Namespace, notWritten.Statistic, notWritten.Period], [metric.MetricName, metric.MetricNamespace, "Sum", 300]);
+  const failures = alarm("ConvergeImageUpdatesFailures");
+  assert.deepEqual([failures.MetricName, failures.Dimensions], ["Errors", [{ Name: "FunctionName", Value: { Ref: imagesId } }]]);
+  for (const a of [dead, notWritten, failures]) {
+    assert.deepEqual([a.Threshold, a.ComparisonOperator, a.TreatMissingData], [1, "GreaterThanOrEqualToThreshold", "notBreaching"]);
+    assert.deepEqual(a.AlarmActions, [{ Ref: actionTopic }]);
+  }
+});
+
 test("the stack outputs the receive URL, the token secret and the image queue", () => {
   const [urlId] = one("AWS::Lambda::Url", "ConvergeImageUpdatesReceiveFunctionFunctionUrl");
   const [secretId] = one("AWS::SecretsManager::Secret", "ConvergeImageUpdatesTokenSecret");
