@@ -10,7 +10,7 @@ import { SourceError } from "../git/source.js";
 import type { PushedImage } from "./events.js";
 import { PolicyError, type ImagePolicy } from "./policy.js";
 import type { RegistryAuth } from "./registry.js";
-import { branchesOf, readPolicies, updateImages, type BranchOutcome, type ImageUpdateDeps } from "./update.js";
+import { branchesOf, readPolicies, updateBranch, type BranchOutcome, type ImageUpdateDeps } from "./update.js";
 
 /** How often the scan's schedule runs: 1 minute. */
 export const SCAN_PERIOD_MS = 60_000;
@@ -54,7 +54,7 @@ export async function scanImages(deps: ScanDeps, opts: { now?: number; all?: boo
       const scanned = policies.filter((p) => due(p, now, opts.all ?? false));
       if (scanned.length === 0) continue;
       const { images, problems } = await listDue(deps, scanned);
-      const updated = images.length ? await updateImages(deps, { source: "scan", images }, { dryRun: opts.dryRun, clusters: names }) : [outcome({ base: head })];
+      const updated = images.length ? await updateBranch(deps, group, { source: "scan", images }, opts.dryRun ?? false) : [outcome({ base: head })];
       outcomes.push(...updated.map((o) => ({ ...o, warnings: [...problems, ...o.warnings] })));
     } catch (err) {
       if (err instanceof PolicyError || err instanceof SourceError) outcomes.push(outcome({ error: err.message }));

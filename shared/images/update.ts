@@ -139,8 +139,12 @@ function orError<T>(plan: Promise<T>): Promise<T | { error: string }> {
   });
 }
 
-/** A tracked branch: the changes on its head, then each target's commit, render check, push (and pull request). */
-async function updateBranch(deps: ImageUpdateDeps, group: ImageCluster[], trigger: ImageTrigger, dryRun: boolean): Promise<BranchOutcome[]> {
+/**
+ * One group of `branchesOf` (the clusters tracking one branch): the changes on its head, then
+ * each target's commit, render check, push (and pull request).
+ * @returns one outcome per branch written to; @throws as updateImages.
+ */
+export async function updateBranch(deps: ImageUpdateDeps, group: ImageCluster[], trigger: ImageTrigger, dryRun: boolean): Promise<BranchOutcome[]> {
   const { repoUrl, branch } = group[0]!.spec.source;
   const out: BranchOutcome = { repoUrl, branch, clusters: group.map((c) => c.name), changes: [], attempts: 0, warnings: [] };
   const auth = await deps.gitAuth(group[0]!.spec.source);
