@@ -359,8 +359,10 @@ test("with the policy file's push, an update is proposed in a pull request; merg
   assert.equal((await head()).sha, proposing);
   assert.match(liveImages("worker"), /\/cache:1\.1\.0$/, "nothing rolled out before the merge");
 
-  // the merge is a push to main: Gitea's webhook, then the sync
-  await g.api("POST", `/repos/${repo}/pulls/${pr!.number}/merge`, { Do: "merge" });
+  // the merge is a push to main: Gitea's webhook, then the sync (Gitea answers 405 "try again
+  // later" until it has checked the pull request's new head)
+  const merge = () => g.api("POST", `/repos/${repo}/pulls/${pr!.number}/merge`, { Do: "merge" }).then(() => true);
+  await waitFor(`pull request #${pr!.number} merged`, () => merge().catch((err: Error) => (/HTTP 405 .*try again later/.test(err.message) ? undefined : Promise.reject(err))), 30_000);
   const merged = await head();
   assert.deepEqual(merged.parents, [proposing, joined.sha]);
   await deliveredAndSynced(merged.sha);
