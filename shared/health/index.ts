@@ -140,9 +140,16 @@ function availableCondition(type: string, o: KubeObject): Health {
   return { status: "Progressing", message: `waiting for ${type}` };
 }
 
+/**
+ * A CRD: Degraded when its names are not accepted; Progressing while the API server installs
+ * it (Established False, reason `Installing`, "the initial names have been accepted", which the
+ * apiextensions naming controller sets until the CRD is served); else by Established.
+ */
 function crd(o: KubeObject): Health {
   const names = condition(o, "NamesAccepted");
   if (names?.status === "False") return { status: "Degraded", message: names.message };
+  const established = condition(o, "Established");
+  if (established?.status === "False" && established.reason === "Installing") return { status: "Progressing", message: established.message };
   return availableCondition("Established", o);
 }
 

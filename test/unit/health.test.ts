@@ -62,6 +62,17 @@ test("Service (LoadBalancer), Ingress, PVC, Job, CronJob, HPA, APIService, CRD",
   );
   assert.equal(h(o("apiregistration.k8s.io/v1", "APIService", { status: { conditions: [{ type: "Available", status: "False", message: "unreachable" }] } })), "Degraded");
   assert.equal(h(o("apiextensions.k8s.io/v1", "CustomResourceDefinition", { status: { conditions: [{ type: "Established", status: "True" }] } })), "Healthy");
+  // the conditions the API server sets while it installs a new CRD, then when a name is taken
+  const installing = [
+    { type: "NamesAccepted", status: "True", reason: "NoConflicts", message: "no conflicts found" },
+    { type: "Established", status: "False", reason: "Installing", message: "the initial names have been accepted" },
+  ];
+  assert.equal(h(o("apiextensions.k8s.io/v1", "CustomResourceDefinition", { status: { conditions: installing } })), "Progressing");
+  const conflict = [
+    { type: "NamesAccepted", status: "False", reason: "PluralConflict", message: '"gizmos" is already in use' },
+    { type: "Established", status: "False", reason: "NotAccepted", message: "not all names are accepted" },
+  ];
+  assert.equal(h(o("apiextensions.k8s.io/v1", "CustomResourceDefinition", { status: { conditions: conflict } })), "Degraded");
 });
 
 test("a missing object is Missing; kinds without a check have no health; the cluster takes the worst", () => {
